@@ -1,0 +1,126 @@
+"""Tables of 一屏统管, as SQLAlchemy Core metadata (SQLite and PostgreSQL run the same code).
+
+Conventions, chosen so both databases index and compare them the same way:
+- Region codes are the 12-digit statistical division codes (统计用区划代码); a grid code is its
+  village's code plus 3 digits (15 characters). A subtree is a code *range*, never a LIKE.
+- Times are naive datetimes in Asia/Shanghai local time (what the source systems record).
+- Geometry is WKB bytes (portable, compact); ``label_lon/label_lat`` is a point inside the shape.
+- ``cases.month`` (yyyymm), ``cases.day`` (yyyymmdd) of reported_at and ``cases.close_hours`` are derived on write by
+  ``data_access.cases.derive_columns`` so aggregates need no date functions (which differ per database).
+- ``case_rollup`` holds additive measures per (level, region, month, category, source); it is
+  rebuilt for the touched months after every write (see ``data_access.rollup``).
+"""
+from sqlalchemy import (
+    Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, SmallInteger, String,
+    Table, Text, text,
+)
+
+from analytics.indicators import DURATION_COLUMNS
+
+metadata = MetaData()
+
+regions = Table(
+    "regions", metadata,
+    Column("code", String(12), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("parent_code", String(12), index=True),
+    Column("population", Integer, nullable=False, server_default="0"),
+    Column("geometry", LargeBinary),
+    Column("label_lon", Float),
+    Column("label_lat", Float),
+    Column("duty_unit", String(64)),
+    Column("duty_person", String(32)),
+    Column("duty_phone", String(32)),
+)
+
+grids = Table(
+    "grids", metadata,
+    Column("code", String(15), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("village_code", String(12), nullable=False, index=True),
+    Column("population", Integer, nullable=False, server_default="0"),
+    Column("geometry", LargeBinary),
+    Column("label_lon", Float),
+    Column("label_lat", Float),
+    Column("worker_name", String(32)),
+    Column("worker_phone", String(32)),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("category", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("grid_code", String(15), nullable=False),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("reported_at", DateTime, nullable=False),
+    Column("dispatched_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("deadline", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("resolution_level", String(2)),
+    Column("satisfaction", SmallInteger),
+    Column("is_major", Boolean, nullable=False, server_default="0"),
+    Column("handling_unit", String(64)),
+    Column("description", Text),
+    Column("citizen_name", String(32)),
+    Column("citizen_phone", String(32)),
+    Column("month", Integer, nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("close_hours", Float),
+    Column("on_time", SmallInteger),
+)
+#: Everything an aggregate reads, so raw aggregations are index-only scans (no row lookups).
+AGG_COLUMNS = ("category", "source", "status", "close_hours", "on_time", "resolution_level", "satisfaction")
+# Long periods low in the tree: a subtree's entries are contiguous; the day range filters inside the index.
+Index("ix_cases_grid_day", cases.c.grid_code, cases.c.day, *[cases.c[c] for c in AGG_COLUMNS])
+# Short periods (the partial months at a period's ends) high in the tree: those days' entries are contiguous.
+Index("ix_cases_day_grid", cases.c.day, cases.c.grid_code, *[cases.c[c] for c in AGG_COLUMNS])
+Index("ix_cases_reported", cases.c.reported_at)
+# Open cases are a few percent of all: their own covering index answers open/overdue and ageing.
+Index(
+    "ix_cases_open", cases.c.grid_code, cases.c.day, cases.c.deadline, cases.c.category, cases.c.source,
+    cases.c.status, sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"),
+)
+
+ROLLUP_MEASURES = ("received", "closed", "on_time", "local_resolved", "close_hours", "sat_n", "sat_ok") + DURATION_COLUMNS
+
+case_rollup = Table(
+    "case_rollup", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("code", String(12), primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("category", String(16), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    *[Column(m, Float if m == "close_hours" else Integer, nullable=False, server_default="0") for m in ROLLUP_MEASURES],
+)
+
+#: Day grain for county rows only: the partial months at the ends of a city view (今日, 本月 …).
+case_rollup_day = Table(
+    "case_rollup_day", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("day", Integer, primary_key=True),  # day before code: queries read a few days of every county
+    Column("code", String(12), primary_key=True),
+    Column("category", String(16), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    *[Column(m, Float if m == "close_hours" else Integer, nullable=False, server_default="0") for m in ROLLUP_MEASURES],
+)
+
+#: Totals over every category and source, per county/township, by month (day = 0) and by day: the
+#: unfiltered views (the wall, the default 总览) read a few hundred of these rows instead of thousands.
+case_rollup_all = Table(
+    "case_rollup_all", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("day", Integer, primary_key=True),  # 0 on month rows
+    Column("month", Integer, primary_key=True),
+    Column("code", String(12), primary_key=True),
+    *[Column(m, Float if m == "close_hours" else Integer, nullable=False, server_default="0") for m in ROLLUP_MEASURES],
+)
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text),
+)

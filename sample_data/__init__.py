@@ -1,0 +1,1 @@
+"""Sample-city generator: real county boundaries, synthetic townships, villages, grids and cases."""
