@@ -1,0 +1,483 @@
+"""Three-colour (or n-colour) warnings: rules from a TOML file, evaluation, problem list.
+
+Why a rules file: the thresholds of the 平安报表 change by year and by place, and Jincheng uses
+five colours where Lishui uses three (DOMAIN.md), so levels, thresholds, weights and per-county
+overrides live in ``config/warning_rules.toml``, which staff read and edit; nothing here is a
+hard-coded threshold. The warning colours live only in the rules as well: other modules ask
+:func:`level_color` / :func:`level_name`.
+
+Semantics, stated once:
+    * levels are ordered best (index 0) to worst; ``-1`` means 数据不足 (no data, grey);
+    * a value exactly at a boundary belongs to the better level;
+    * a missing indicator column or a NaN value is "no data" for that indicator and is ignored
+      by the combination (never red);
+    * a region with fewer than ``min_cases`` received cases is 数据不足 overall;
+    * ``combine = "worst"`` takes the worst indicator level; ``"weighted"`` takes the weighted mean
+      of the level indices and maps it with ``score_thresholds`` (score <= t[0] -> level 0, ...),
+      by default ``[0.5, 1.5, ...]`` (rounding, .5 going to the better level).
+
+Pure Python and pandas: no Streamlit, no database.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.indicators import INDICATORS
+
+DIRECTIONS = ("higher_better", "lower_better")
+COMBINE_MODES = ("worst", "weighted")
+NO_DATA = -1
+#: Tolerance for "exactly at the threshold" when a value comes out of float arithmetic.
+EPS = 1e-9
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; ``str()`` is a Chinese message with file and line."""
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    key: str
+    name: str
+    direction: str
+    thresholds: tuple[float, ...]
+    weight: float = 1.0
+
+    @property
+    def higher_better(self) -> bool:
+        return self.direction == "higher_better"
+
+
+@dataclass(frozen=True)
+class Override:
+    """Thresholds replacing the defaults for every region whose code starts with ``prefix``."""
+    prefix: str
+    thresholds: tuple[tuple[str, tuple[float, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Rules:
+    levels: tuple[Level, ...]
+    indicators: tuple[IndicatorRule, ...]
+    no_data: Level = Level("no_data", "数据不足", "#9e9e9e")
+    min_cases: int = 30
+    combine: str = "worst"
+    score_thresholds: tuple[float, ...] = ()
+    overrides: tuple[Override, ...] = ()
+    source: str = "内置默认规则"
+
+    def indicator(self, key: str) -> IndicatorRule:
+        return next(i for i in self.indicators if i.key == key)
+
+
+# --- built-in defaults (must equal the shipped config/warning_rules.toml; a test checks) ---
+
+DEFAULT_RULES = Rules(
+    levels=(Level("green", "绿", "#2e7d32"), Level("yellow", "黄", "#f9a825"), Level("red", "红", "#c62828")),
+    indicators=(
+        IndicatorRule("closure_rate", "办结率", "higher_better", (0.95, 0.90), 2.0),
+        IndicatorRule("on_time_rate", "按期办结率", "higher_better", (0.90, 0.80), 1.0),
+        IndicatorRule("overdue", "逾期未办结", "lower_better", (5.0, 20.0), 2.0),
+        IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.90, 0.80), 1.0),
+        IndicatorRule("local_rate", "就地化解率", "higher_better", (0.85, 0.75), 1.0),
+    ),
+    score_thresholds=(0.5, 1.5),
+)
+
+
+# --- locating a key in the text, for error messages ---
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+_KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _norm_header(raw: str) -> str:
+    return ".".join(p.strip().strip("\"'") for p in raw.split("."))
+
+
+def _index_lines(text: str) -> tuple[dict, dict]:
+    """Map section -> header line and (section, key) -> line; array tables are ``name#i``."""
+    headers, keys, seen, section = {}, {}, {}, ""
+    for no, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if m:
+            section = _norm_header(m.group(2))
+            if m.group(1) == "[[":
+                i = seen[section] = seen.get(section, -1) + 1
+                headers.setdefault(section, no)
+                section = f"{section}#{i}"
+            headers.setdefault(section, no)
+            continue
+        m = _KEY.match(line)
+        if m:
+            key = next(g for g in m.groups() if g is not None)
+            keys.setdefault((section, key), no)
+    return headers, keys
+
+
+class _Checker:
+    """Raises RulesError naming the file and the line of a (section, key) in the text."""
+
+    def __init__(self, path, text: str):
+        self.path = str(path)
+        self.headers, self.keys = _index_lines(text)
+
+    def line(self, section: str, key: str | None = None) -> int | None:
+        if key is not None and (section, key) in self.keys:
+            return self.keys[(section, key)]
+        for s in ([f"{section}.{key}"] if key is not None else []) + [section]:
+            while s:
+                if s in self.headers:
+                    return self.headers[s]
+                s = s.rpartition(".")[0]
+        return None
+
+    def fail(self, section: str, key: str | None, problem: str):
+        raise RulesError(_message(self.path, self.line(section, key), problem))
+
+
+def _message(path: str, line: int | None, problem: str) -> str:
+    where = f" 第 {line} 行：" if line else "："
+    return f"预警规则文件 {path}{where}{problem}"
+
+
+# --- validation ---
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_keys(chk: _Checker, section: str, table: dict, allowed: set, what: str):
+    for k in table:
+        if k not in allowed:
+            chk.fail(section, k, f"{what}中有未知的项 {k}（可用：{'、'.join(sorted(allowed))}）")
+
+
+def _text(chk, section, table, key, what) -> str:
+    v = table.get(key)
+    if not isinstance(v, str) or not v.strip():
+        chk.fail(section, key, f"{what}缺少 {key}，或 {key} 不是文字")
+    return v
+
+
+def _color(chk, section, table, what) -> str:
+    v = _text(chk, section, table, "color", what)
+    if not _COLOR.match(v):
+        chk.fail(section, "color", f"{what}的颜色 {v!r} 无效，应写成 #RRGGBB（如 \"#2e7d32\"）")
+    return v
+
+
+def _levels(chk: _Checker, data: dict) -> tuple[Level, ...]:
+    raw = data.get("levels")
+    if not isinstance(raw, list) or len(raw) < 2 or not all(isinstance(x, dict) for x in raw):
+        chk.fail("levels", None, "至少要有 2 个预警等级，每个写成一段 [[levels]]")
+    levels = []
+    for i, t in enumerate(raw):
+        sec, what = f"levels#{i}", f"第 {i + 1} 个等级"
+        _check_keys(chk, sec, t, {"key", "name", "color"}, what)
+        levels.append(Level(_text(chk, sec, t, "key", what), _text(chk, sec, t, "name", what), _color(chk, sec, t, what)))
+    for attr in ("key", "name"):
+        values = [getattr(lv, attr) for lv in levels]
+        for i, v in enumerate(values):
+            if values.index(v) != i:
+                chk.fail(f"levels#{i}", attr, f"等级的 {attr} 重复：{v}")
+    return tuple(levels)
+
+
+def _no_data(chk: _Checker, data: dict, levels) -> Level:
+    t = data.get("no_data", {})
+    if not isinstance(t, dict):
+        chk.fail("", "no_data", "no_data 应是一段 [no_data]")
+    _check_keys(chk, "no_data", t, {"name", "color"}, "[no_data] ")
+    name = _text(chk, "no_data", t, "name", "[no_data] ") if "name" in t else Rules.no_data.name
+    color = _color(chk, "no_data", t, "[no_data] ") if "color" in t else Rules.no_data.color
+    if name in {lv.name for lv in levels}:
+        chk.fail("no_data", "name", f"“数据不足”的名称 {name} 与某个预警等级重名")
+    return Level("no_data", name, color)
+
+
+def _thresholds(chk, section, key, values, n_levels: int, direction: str, who: str) -> tuple[float, ...]:
+    """Check a threshold list: len(levels)-1 numbers, strictly monotonic in the direction."""
+    need = n_levels - 1
+    if not isinstance(values, list) or not all(_number(v) for v in values):
+        chk.fail(section, key, f"{who}的阈值应是一组数字，如 [0.95, 0.90]")
+    if len(values) != need:
+        chk.fail(section, key, f"{who}的阈值应有 {need} 个（等级数减一），实际 {len(values)} 个")
+    pairs = list(zip(values, values[1:]))
+    if direction == "higher_better" and not all(a > b for a, b in pairs):
+        chk.fail(section, key, f"{who}越高越好（higher_better），阈值应从高到低排列，实际 {values}")
+    if direction == "lower_better" and not all(a < b for a, b in pairs):
+        chk.fail(section, key, f"{who}越低越好（lower_better），阈值应从低到高排列，实际 {values}")
+    return tuple(float(v) for v in values)
+
+
+def _indicators(chk: _Checker, data: dict, n_levels: int) -> tuple[IndicatorRule, ...]:
+    raw = data.get("indicators")
+    if not isinstance(raw, dict) or not raw:
+        chk.fail("indicators", None, "至少要有一个指标规则，写成 [indicators.指标代码]")
+    out = []
+    for key, t in raw.items():
+        sec, who = f"indicators.{key}", f"指标 {key} "
+        if key not in INDICATORS:
+            chk.fail(sec, None, f"未知的指标 {key}（可用：{'、'.join(INDICATORS)}）")
+        if not isinstance(t, dict):
+            chk.fail("indicators", key, f"指标 {key} 应写成一段 [indicators.{key}]")
+        _check_keys(chk, sec, t, {"name", "direction", "thresholds", "weight"}, who)
+        name = _text(chk, sec, t, "name", who)
+        direction = t.get("direction")
+        if direction not in DIRECTIONS:
+            chk.fail(sec, "direction", f"{who}的 direction 应为 \"higher_better\" 或 \"lower_better\"，实际 {direction!r}")
+        if "thresholds" not in t:
+            chk.fail(sec, None, f"{who}缺少 thresholds")
+        thresholds = _thresholds(chk, sec, "thresholds", t["thresholds"], n_levels, direction, f"指标 {key} ")
+        weight = t.get("weight", 1)
+        if not _number(weight) or weight <= 0:
+            chk.fail(sec, "weight", f"{who}的权重 weight 应是大于 0 的数，实际 {weight!r}")
+        out.append(IndicatorRule(key, name, direction, thresholds, float(weight)))
+    return tuple(out)
+
+
+def _overrides(chk: _Checker, data: dict, indicators, n_levels: int) -> tuple[Override, ...]:
+    raw = data.get("overrides", {})
+    if not isinstance(raw, dict):
+        chk.fail("", "overrides", "overrides 应写成 [overrides.\"区划代码\"] 段")
+    by_key = {i.key: i for i in indicators}
+    out = []
+    for prefix, t in raw.items():
+        sec = f"overrides.{prefix}"
+        if not (prefix.isdigit() and len(prefix) in _PREFIX_LENGTHS):
+            chk.fail(sec, None, f"分地区阈值的区划代码 {prefix!r} 无效，应为 6 位县级代码或 2/4/9/12 位代码前缀")
+        if not isinstance(t, dict):
+            chk.fail("overrides", prefix, f"分地区阈值 {prefix} 应写成一段 [overrides.\"{prefix}\"]")
+        pairs = []
+        for key, values in t.items():
+            if key not in by_key:
+                chk.fail(sec, key, f"分地区阈值 {prefix} 中的指标 {key} 没有在 [indicators.{key}] 中定义")
+            pairs.append((key, _thresholds(chk, sec, key, values, n_levels, by_key[key].direction,
+                                           f"分地区阈值 {prefix} 中指标 {key} ")))
+        out.append(Override(prefix, tuple(pairs)))
+    return tuple(sorted(out, key=lambda o: len(o.prefix)))
+
+
+def _score_thresholds(chk: _Checker, data: dict, n_levels: int) -> tuple[float, ...]:
+    if "score_thresholds" not in data:
+        return tuple(k + 0.5 for k in range(n_levels - 1))
+    values = data["score_thresholds"]
+    return _thresholds(chk, "", "score_thresholds", values, n_levels, "lower_better", "综合分数 score_thresholds ")
+
+
+def parse_rules(text: str, path="预警规则") -> Rules:
+    """Parse and validate the TOML text of a rules file (see the module docstring)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        line = int(m.group(1)) if m else max(1, len(text.splitlines()))
+        col = f"第 {m.group(2)} 列" if m else "文件末尾"
+        problem = re.sub(r"\s*\(at .*\)$", "", str(e))
+        raise RulesError(_message(str(path), line, f"TOML 格式错误（{col}）：{problem}")) from None
+    chk = _Checker(path, text)
+    _check_keys(chk, "", data, {"min_cases", "combine", "score_thresholds", "no_data", "levels", "indicators",
+                                "overrides"}, "文件顶层")
+    levels = _levels(chk, data)
+    min_cases = data.get("min_cases", 30)
+    if not isinstance(min_cases, int) or isinstance(min_cases, bool) or min_cases < 0:
+        chk.fail("", "min_cases", f"min_cases 应是不小于 0 的整数，实际 {min_cases!r}")
+    combine = data.get("combine", "worst")
+    if combine not in COMBINE_MODES:
+        chk.fail("", "combine", f"combine 应为 \"worst\" 或 \"weighted\"，实际 {combine!r}")
+    indicators = _indicators(chk, data, len(levels))
+    return Rules(
+        levels=levels, indicators=indicators, no_data=_no_data(chk, data, levels), min_cases=min_cases,
+        combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
+        overrides=_overrides(chk, data, indicators, len(levels)), source=str(path),
+    )
+
+
+def load_rules(path) -> Rules:
+    """Read and validate a rules file; raises :class:`RulesError` with a Chinese message."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RulesError(f"预警规则文件 {path} 无法读取：{e}") from None
+    return parse_rules(text, path)
+
+
+class RulesStore:
+    """The current rules of a file, re-read when its mtime or size changes.
+
+    ``get()`` returns ``(rules, error)``: after a broken edit the last good rules stay in force and
+    ``error`` is the message to show; if the very first load fails, :data:`DEFAULT_RULES` are used.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp = object()
+        self._rules: Rules | None = None
+        self._error: str | None = None
+
+    def _stat(self):
+        try:
+            st = os.stat(self.path)
+            return st.st_mtime_ns, st.st_size
+        except OSError:
+            return None
+
+    def get(self) -> tuple[Rules, str | None]:
+        stamp = self._stat()
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._rules, self._error = load_rules(self.path), None
+                except RulesError as e:
+                    self._error = str(e)
+                    self._rules = self._rules or DEFAULT_RULES
+            return self._rules, self._error
+
+
+# --- evaluation ---
+
+def level_name(rules: Rules, idx) -> str:
+    """Name of level ``idx`` (0 = best); 数据不足 for -1 / None / NaN."""
+    return _level(rules, idx).name
+
+
+def level_color(rules: Rules, idx) -> str:
+    """Colour of level ``idx`` (0 = best); the grey of 数据不足 for -1 / None / NaN."""
+    return _level(rules, idx).color
+
+
+def _level(rules: Rules, idx) -> Level:
+    if idx is None or pd.isna(idx) or int(idx) < 0:
+        return rules.no_data
+    return rules.levels[int(idx)]
+
+
+def thresholds_for(rules: Rules, code: str, key: str) -> tuple[float, ...]:
+    """Thresholds of indicator ``key`` for region ``code`` (longest matching override wins)."""
+    best = rules.indicator(key).thresholds
+    for o in rules.overrides:  # sorted by prefix length, so a longer match comes later
+        if str(code).startswith(o.prefix) and key in dict(o.thresholds):
+            best = dict(o.thresholds)[key]
+    return best
+
+
+def _threshold_matrix(rules: Rules, codes: pd.Series, ind: IndicatorRule) -> np.ndarray:
+    """One row of thresholds per region: the default, replaced by the longest matching override."""
+    t = np.tile(np.asarray(ind.thresholds, dtype=float), (len(codes), 1))
+    for o in rules.overrides:
+        values = dict(o.thresholds).get(ind.key)
+        if values is not None:
+            t[codes.str.startswith(o.prefix).to_numpy()] = values
+    return t
+
+
+def _values(df: pd.DataFrame, key: str) -> np.ndarray:
+    if key not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[key], errors="coerce").to_numpy(dtype=float)
+
+
+def _levels_of(values: np.ndarray, t: np.ndarray, higher_better: bool) -> np.ndarray:
+    """Level index per value: the number of boundaries it fails; at a boundary counts as passing."""
+    v = values[:, None]
+    failed = (v < t - EPS) if higher_better else (v > t + EPS)
+    return np.where(np.isnan(values), NO_DATA, failed.sum(axis=1)).astype(int)
+
+
+def _combine(levels: np.ndarray, rules: Rules) -> np.ndarray:
+    """Overall level per row from an (n, m) matrix of indicator levels (-1 = no data, ignored)."""
+    if levels.shape[1] == 0:
+        return np.full(levels.shape[0], NO_DATA)
+    if rules.combine == "worst":
+        return levels.max(axis=1)
+    w = np.array([i.weight for i in rules.indicators]) * (levels >= 0)
+    wsum = w.sum(axis=1)
+    score = (w * np.maximum(levels, 0)).sum(axis=1) / np.where(wsum > 0, wsum, 1)
+    overall = (score[:, None] > np.asarray(rules.score_thresholds) + EPS).sum(axis=1)
+    return np.where(wsum > 0, overall, NO_DATA)
+
+
+def evaluate(df: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Add ``level_<indicator>`` for each rule, ``overall``, ``overall_name`` and ``overall_color``.
+
+    ``df``: one row per region with ``code``, ``name``, ``received`` and indicator columns.
+    """
+    out = df.copy()
+    codes = out["code"].astype(str) if "code" in out.columns else pd.Series([""] * len(out), index=out.index)
+    cols = []
+    for ind in rules.indicators:
+        col = f"level_{ind.key}"
+        out[col] = _levels_of(_values(out, ind.key), _threshold_matrix(rules, codes, ind), ind.higher_better)
+        cols.append(col)
+    overall = _combine(out[cols].to_numpy(dtype=int).reshape(len(out), len(cols)), rules)
+    received = np.nan_to_num(_values(out, "received"), nan=0.0)
+    out["overall"] = np.where(received < rules.min_cases, NO_DATA, overall).astype(int)
+    out["overall_name"] = [level_name(rules, i) for i in out["overall"]]
+    out["overall_color"] = [level_color(rules, i) for i in out["overall"]]
+    return out
+
+
+PROBLEM_COLUMNS = ("code", "name", "indicator", "indicator_name", "value", "level", "level_name", "color",
+                   "threshold", "gap")
+
+
+def problems(df_evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """问题清单: one row per (region, indicator) below the best level, worst first.
+
+    ``threshold`` is the boundary of the better level the value missed; ``gap`` is how far off it is
+    in the indicator's own unit, positive = how much must improve. Regions with fewer than
+    ``min_cases`` received cases are left out (their levels are 数据不足 overall).
+    """
+    df = df_evaluated
+    enough = np.nan_to_num(_values(df, "received"), nan=0.0) >= rules.min_cases
+    codes = df["code"].astype(str) if "code" in df.columns else pd.Series([""] * len(df), index=df.index)
+    names = df["name"] if "name" in df.columns else codes
+    parts = []
+    for ind in rules.indicators:
+        levels = df[f"level_{ind.key}"].to_numpy(dtype=int)
+        rows = np.flatnonzero(enough & (levels > 0))
+        if not len(rows):
+            continue
+        values = _values(df, ind.key)[rows]
+        threshold = _threshold_matrix(rules, codes, ind)[rows, levels[rows] - 1]
+        parts.append(pd.DataFrame({
+            "code": codes.to_numpy()[rows], "name": names.to_numpy()[rows], "indicator": ind.key,
+            "indicator_name": ind.name, "value": values, "level": levels[rows],
+            "level_name": [level_name(rules, i) for i in levels[rows]],
+            "color": [level_color(rules, i) for i in levels[rows]], "threshold": threshold,
+            "gap": threshold - values if ind.higher_better else values - threshold,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
+    rel = out["gap"] / out["threshold"].abs().where(out["threshold"] != 0, 1.0)
+    order = out.assign(_rel=rel).sort_values(["level", "_rel", "code"], ascending=[False, False, True], kind="stable")
+    return order.drop(columns="_rel").reset_index(drop=True)
+
+
+def level_counts(df_evaluated: pd.DataFrame, rules: Rules) -> pd.Series:
+    """Number of regions per overall level, indexed by level name best to worst, then 数据不足."""
+    names = [lv.name for lv in rules.levels] + [rules.no_data.name]
+    counts = df_evaluated["overall"].map(lambda i: level_name(rules, i)).value_counts()
+    return counts.reindex(names, fill_value=0).astype(int).rename("count").rename_axis(None)
