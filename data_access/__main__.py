@@ -1,0 +1,255 @@
+"""Scheduled reports from the command line (cron, 计划任务): the same files the 数据查询导出 page offers.
+
+    python -m data_access export --region 331102000000 --from 2025-01-01 --to 2025-12-31 \\
+        [--category 矛盾纠纷 ...] [--source 12345热线 ...] [--status closed|已办结 ...] [--overdue-only] \\
+        [--text 关键词] [--warning 红] [--what cases|indicators|report] [--month 2025-12] \\
+        --format xlsx|csv|csv-gb18030 -o FILE [--unmask] [--as-of "2026-01-01 00:00"] [--database-url URL]
+
+The database is DATABASE_URL (or --database-url). ``--what report`` writes the 平安报表 of ``--month``
+(default: the month of ``--to``) with warning colours from config/warning_rules.toml (or WARNING_RULES).
+Personal data is masked; ``--unmask`` needs YIPING_ALLOW_UNMASK=1 in the environment, like the page.
+    python -m data_access import FILE [FILE ...] [--database-url URL]
+
+``import`` loads cases from CSV (UTF-8, BOM or GB18030) or Excel files, like the 数据导入 page: rows that
+cannot be imported go to ``<file>.rejected.<time>.csv`` beside the input with the reason; the rest land in
+one transaction with the rollups refreshed.
+Exit codes: 0 written/imported; 2 bad input (unknown region, bad date …), database unreachable or export failed;
+every error is one Chinese sentence on stderr, and no partial file is left behind.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .case_list import BadFilter, CaseQuery
+from .codes import is_code
+from .engine import DatabaseUnavailable, check, database_url, get_engine, safe_url
+from .view import View
+
+STATUSES = ("reported", "dispatched", "closed", "reopened")
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """A problem to report in one Chinese sentence (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own messages are English: wrap them
+        self.print_usage(sys.stderr)
+        print(f"错误：命令行参数有误（{message}）。完整说明见 python -m data_access export --help", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m data_access", description="一屏统管数据工具")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    e = sub.add_parser("export", help="导出事件明细、下级区域指标表或平安报表（xlsx/csv）",
+                       description="按筛选条件导出 Excel 或 CSV 文件，供月度报表等定时任务使用。")
+    e.add_argument("--region", required=True, help="区划代码（12 位；网格 15 位），如 331102000000")
+    e.add_argument("--from", dest="date_from", required=True, help="开始日期 YYYY-MM-DD（含）")
+    e.add_argument("--to", dest="date_to", required=True, help="结束日期 YYYY-MM-DD（含）")
+    e.add_argument("--category", action="append", default=[], help="事件类别，可重复或用逗号分隔")
+    e.add_argument("--source", action="append", default=[], help="事件来源，可重复或用逗号分隔")
+    e.add_argument("--status", action="append", default=[],
+                   help="事件状态：reported/dispatched/closed/reopened 或 已受理/处置中/已办结/重新打开")
+    e.add_argument("--overdue-only", action="store_true", help="只导出逾期未办结的事件")
+    e.add_argument("--text", default="", help="事件描述关键词（多个词用空格分隔，须同时出现）")
+    e.add_argument("--warning", default=None, help="只导出综合预警为该等级的下级区域中的事件，如 红")
+    e.add_argument("--what", choices=("cases", "indicators", "report"), default="cases",
+                   help="cases 事件明细（默认）；indicators 下级区域指标表；report 平安报表")
+    e.add_argument("--month", default=None, help="平安报表月份 YYYY-MM（默认 --to 所在月份）")
+    e.add_argument("--format", dest="fmt", choices=("xlsx", "csv", "csv-gb18030"), required=True,
+                   help="xlsx；csv（UTF-8 带 BOM）；csv-gb18030")
+    e.add_argument("-o", "--output", required=True, help="输出文件路径")
+    e.add_argument("--unmask", action="store_true", help="不脱敏个人信息（需环境变量 YIPING_ALLOW_UNMASK=1）")
+    e.add_argument("--as-of", default=None, help="逾期判定时间 \"YYYY-MM-DD HH:MM\"（默认当前时间）")
+    e.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
+    i = sub.add_parser("import", help="导入事件数据（CSV/Excel），有问题的行写入隔离文件",
+                       description="导入事件数据文件；无法导入的行连同原因写入同目录的 .rejected.*.csv 隔离文件。")
+    i.add_argument("files", nargs="+", help="CSV（UTF-8 或 GB18030）或 Excel 文件")
+    i.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
+    return p
+
+
+def import_files(args) -> list[str]:
+    """Import each file in turn; returns one summary line per file. Raises CliError on the first bad file."""
+    from .importer import ImportFailed, import_cases
+    from .migrate import upgrade
+    url = args.database_url or database_url()
+    engine = get_engine(url)
+    check(engine)
+    upgrade(engine)
+    lines = []
+    for name in args.files:
+        t0 = time.perf_counter()
+        try:
+            rep = import_cases(engine, Path(name))
+        except ImportFailed as exc:
+            raise CliError(f"{exc}（已导入的文件：{len(lines)} 个，此文件未导入任何行）") from None
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise CliError(f"导入 {name} 时数据库出错：{reason}；此文件未导入任何行。") from None
+        line = f"{name}：新增 {rep.inserted:,} 条，更新 {rep.updated:,} 条，拒绝 {rep.rejected:,} 条"
+        if rep.quarantine:
+            line += f"（原因见 {rep.quarantine}）"
+        lines.append(line + f"，用时 {time.perf_counter() - t0:.1f} 秒")
+    return lines
+
+
+def _date(value: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"{what} {value!r} 不是有效日期，应写成 YYYY-MM-DD，例如 2025-01-31。") from None
+
+
+def _listed(values: list[str]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        out += [x.strip() for x in v.replace("，", ",").split(",") if x.strip()]
+    return tuple(dict.fromkeys(out))
+
+
+def _statuses(values: tuple[str, ...]) -> tuple[str, ...]:
+    from ui.strings import t
+    by_name = {t(f"status_{s}"): s for s in STATUSES}
+    out = []
+    for v in values:
+        if v in STATUSES:
+            out.append(v)
+        elif v in by_name:
+            out.append(by_name[v])
+        else:
+            choices = "、".join(f"{s}（{t(f'status_{s}')}）" for s in STATUSES)
+            raise CliError(f"未知的事件状态 {v!r}，可选：{choices}。")
+    return tuple(out)
+
+
+def _check_values(conn, column: str, values: tuple[str, ...], what: str) -> None:
+    from .queries import distinct_values
+    known = distinct_values(conn, column)
+    for v in values:
+        if v not in known:
+            raise CliError(f"{what} {v!r} 在数据库中不存在，可选：{'、'.join(known)}。")
+
+
+def _month(value: str | None, date_to: dt.date) -> tuple[int, int]:
+    if not value:
+        return date_to.year, date_to.month
+    try:
+        d = dt.datetime.strptime(value.strip(), "%Y-%m")
+    except ValueError:
+        raise CliError(f"报表月份 --month {value!r} 无效，应写成 YYYY-MM，例如 2025-12。") from None
+    return d.year, d.month
+
+
+def _as_of(value: str | None) -> dt.datetime:
+    if not value:
+        return dt.datetime.now().replace(second=0, microsecond=0)
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"逾期判定时间 --as-of {value!r} 无效，应写成 \"YYYY-MM-DD HH:MM\"。") from None
+
+
+def export(args) -> str:
+    """Run one export; returns the summary line. Raises CliError for anything people must fix."""
+    from exports import tables
+    from exports.writers import ExportTooLarge
+    from analytics.warnings import RulesError
+    from . import queries
+
+    region = args.region.strip()
+    if not is_code(region):
+        raise CliError(f"区划代码 {region!r} 格式不正确，应为 12 位数字（网格为 15 位），例如 331102000000。")
+    d0, d1 = _date(args.date_from, "开始日期 --from"), _date(args.date_to, "结束日期 --to")
+    if d0 > d1:
+        raise CliError(f"开始日期 {d0} 晚于结束日期 {d1}，请检查 --from 与 --to。")
+    statuses = _statuses(_listed(args.status))
+    view = View(region, d0, d1, _listed(args.category), _listed(args.source), statuses)
+    at = _as_of(args.as_of)
+    if args.unmask and not tables.allow_unmask():
+        raise CliError(f"--unmask 需要管理员在环境中设置 {tables.UNMASK_ENV}=1，否则个人信息一律脱敏导出。")
+    out = Path(args.output)
+    if not out.parent.exists():
+        raise CliError(f"输出目录 {out.parent} 不存在，请先创建。")
+    url = args.database_url or database_url()
+    engine = get_engine(url)
+    check(engine)
+    t0 = time.perf_counter()
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    try:
+        with engine.connect() as conn:
+            try:
+                name = queries.region(conn, region)["name"]
+            except queries.UnknownRegion as exc:
+                raise CliError(f"{exc}请检查 --region（数据库 {safe_url(url)}）。") from None
+            _check_values(conn, "category", view.categories, "事件类别")
+            _check_values(conn, "source", view.sources, "事件来源")
+            rules = tables.load_default_rules() if (args.what == "report" or args.warning) else None
+            if args.what == "cases":
+                regions = None
+                if args.warning:
+                    names = tables.level_names(rules)
+                    if args.warning not in names:
+                        raise CliError(f"未知的预警等级 {args.warning!r}，可选：{'、'.join(names)}。")
+                    from analytics.warnings import evaluate
+                    regions = tables.children_with_level(
+                        evaluate(queries.indicator_table(conn, view, at), rules), rules, args.warning)
+                q = CaseQuery(view, at, overdue_only=args.overdue_only, text=args.text, regions=regions)
+                if args.fmt == "xlsx":
+                    from .case_list import count
+                    n = count(conn, q)
+                    if n > tables.XLSX_ROW_LIMIT:
+                        raise CliError(f"共 {n:,} 行，超过 Excel 单个工作表上限（{tables.XLSX_ROW_LIMIT:,} 行）；"
+                                       f"请缩小范围，或改用 --format csv。")
+                rows = tables.export_cases(conn, q, args.fmt, tmp, region_name=name, unmask=args.unmask,
+                                           warning=args.warning)
+            elif args.what == "indicators":
+                rows = tables.export_indicators(queries.indicator_table(conn, view, at), view, args.fmt, tmp,
+                                                region_name=name, as_of=at)
+            else:
+                from analytics.warnings import evaluate
+                month = tables.month_view(view, *_month(args.month, d1))
+                evaluated = evaluate(queries.indicator_table(conn, month, at), rules)
+                rows = tables.export_report(evaluated, rules, month, args.fmt, tmp, region_name=name, as_of=at)
+        os.replace(tmp, out)
+    except BadFilter as exc:
+        raise CliError(str(exc)) from None
+    except (RulesError, ExportTooLarge) as exc:
+        raise CliError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise CliError(f"数据库查询失败：{reason}。请确认 {safe_url(url)} 已初始化（可运行 python -m sample_data）。") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return f"已导出 {rows:,} 行 → {out}（{time.perf_counter() - t0:.1f} 秒）"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "import":
+            print("\n".join(import_files(args)))
+        else:
+            print(export(args))
+    except (CliError, DatabaseUnavailable) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"错误：无法写入输出文件 {args.output}：{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
