@@ -1,0 +1,31 @@
+"""总览: KPI cards for the current region (with change vs the previous period), a compact drill-down map with
+the ranking bars (click a region or a bar to drill), and its children."""
+import streamlit as st
+
+from geo.layers import COMPACT_MAP_PX
+from ui import data
+from ui.filters import active_view
+from ui.strings import t
+from ui.widgets import breadcrumb, columns, drill_map, indicator_table, kpi_cards, map_legend, map_mode, ranking_bar
+
+view = active_view()
+version = data.data_version()
+at = data.as_of()
+me = data.region(view.region, version)
+st.title(f"{t('app_title')} · {me['name']}")
+breadcrumb(view, key="ov_crumb")
+table = data.indicator_table(view, at, version)
+before = data.indicator_table(view.previous(), at, version)
+st.caption(f"{view.date_from} 至 {view.date_to} · {t('data_as_of', time=at.strftime('%Y-%m-%d %H:%M'))}")
+kpi_cards(table.iloc[0], before.iloc[0])
+st.subheader(t("map_section"))
+mode = map_mode("ov_ind")
+evaluated = data.evaluated(view, at, version)
+map_col, rank_col = columns([3, 2], key="ov_map_cols")
+with map_col:
+    scale, points, _ = drill_map(view, evaluated, mode, key="ov_map", height=COMPACT_MAP_PX, label_size=13)
+    map_legend(scale, mode, points)
+with rank_col:
+    ranking_bar(evaluated, view, mode, key="ov_rank", scale=scale)
+st.subheader(t("children_table"))
+indicator_table(table, view, key="ov_table")

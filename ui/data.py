@@ -1,0 +1,336 @@
+"""The pages' only door to the data: cached calls into data_access, keyed by View and data version.
+
+Caching: results are cached per (View, as-of minute, data version); any write bumps the data
+version (data_access.meta), so imports invalidate every cached view at once. Errors become
+``DataError`` with a Chinese message that pages show instead of a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from data_access import meta, migrate, queries
+from data_access.engine import DatabaseUnavailable, check, get_engine
+from data_access.view import View
+
+
+class DataError(RuntimeError):
+    """Something between the page and the database failed; str() is for people."""
+
+
+@st.cache_resource(show_spinner=False)
+def engine():
+    """The engine, with migrations applied once per process (a failure is a DataError, and is not cached)."""
+    def connect():
+        eng = get_engine()
+        check(eng)
+        migrate.upgrade(eng)
+        return eng
+    return guarded(connect)
+
+
+@st.cache_resource(show_spinner=False)
+def build_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def guarded(fn, *args):
+    """Run ``fn``; database trouble becomes a DataError with a Chinese message."""
+    try:
+        return fn(*args)
+    except (DatabaseUnavailable, queries.UnknownRegion) as exc:
+        raise DataError(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DataError(f"数据库查询失败：{reason}") from exc
+
+
+def _conn_call(fn, *args):
+    def run():
+        with engine().connect() as conn:
+            return fn(conn, *args)
+    return guarded(run)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def data_version() -> int:
+    return _conn_call(meta.version)
+
+
+def as_of() -> dt.datetime:
+    """The as-of time for overdue counts: now, to the minute (so cached results live a minute)."""
+    return dt.datetime.now().replace(second=0, microsecond=0)
+
+
+def today() -> dt.date:
+    return as_of().date()
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def db_meta(_version: int) -> dict:
+    return _conn_call(meta.read)
+
+
+@st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
+def region(code: str, _version: int | None = None) -> dict:
+    return _conn_call(queries.region, code)
+
+
+@st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
+def children(code: str, _version: int | None = None) -> pd.DataFrame:
+    return _conn_call(queries.children, code)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def root_code(_version: int | None = None) -> str:
+    return _conn_call(queries.root_code)
+
+
+@st.cache_data(ttl=600, max_entries=512, show_spinner=False)
+def indicator_table(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
+    return _conn_call(queries.indicator_table, view, at)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def monthly(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
+    return _conn_call(queries.monthly, view, at)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def distinct_values(column: str, version: int) -> list[str]:
+    return _conn_call(queries.distinct_values, column)
+
+
+# --- warning rules (shared by every page that shows a colour) ---
+def rules_path():
+    """config/warning_rules.toml, or WARNING_RULES."""
+    import os
+    from pathlib import Path
+    return Path(os.environ.get("WARNING_RULES") or Path(__file__).resolve().parent.parent / "config" / "warning_rules.toml")
+
+
+@st.cache_resource(show_spinner=False)
+def _rules_store(path: str):
+    from analytics.warnings import RulesStore
+    return RulesStore(path)
+
+
+def rules():
+    """(rules, error or None): re-read when the file changes; a broken file keeps the last good rules."""
+    return _rules_store(str(rules_path())).get()
+
+
+def evaluated(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
+    """indicator_table for the view with warning levels and colours per indicator and overall."""
+    from analytics.warnings import evaluate
+    current, _error = rules()
+    return evaluate(indicator_table(view, at, version), current)
+
+
+def show_rules_error() -> None:
+    """A visible warning when the rules file is broken (the last good rules stay in force)."""
+    _rules, error = rules()
+    if error:
+        from .strings import t
+        st.warning(t("rules_error", error=error))
+
+
+# --- wall data (大屏): small, bounded caches; the wall refreshes them every minute for days ---
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def latest_cases(code: str, until: dt.date, version: int, n: int = 12) -> pd.DataFrame:
+    from data_access import wall
+    return _conn_call(wall.latest_cases, code, until, n)
+
+
+# --- import ---
+def imports_dir():
+    """Where uploaded files and their quarantine files are kept: YIPING_IMPORT_DIR, default data/imports/."""
+    import os
+    from pathlib import Path
+    from data_access.engine import PROJECT_DIR
+    folder = Path(os.environ.get("YIPING_IMPORT_DIR") or PROJECT_DIR / "data" / "imports")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --- map data ---
+def _geo_call(fn, *args):
+    from shapely.errors import ShapelyError
+
+    from geo.boundaries import ShapeError
+    try:
+        return _conn_call(fn, *args)
+    except (ShapeError, ShapelyError, ValueError) as exc:  # unreadable geometry (shapely/GEOS)
+        raise DataError(str(exc) if isinstance(exc, ShapeError) else f"边界数据无法读取：{exc}") from exc
+
+
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
+def map_shapes(code: str, version: int):
+    """geo.boundaries.ViewShapes around ``code``: children, siblings, outline, simplified for its zoom."""
+    from geo.boundaries import view_shapes
+    return _geo_call(view_shapes, code)
+
+
+@st.cache_data(ttl=600, max_entries=128, show_spinner=False)
+def map_points(view: View, at: dt.datetime, version: int):
+    """data_access.points.CasePoints of the view (capped, newest first)."""
+    from data_access import points
+    return _conn_call(points.case_points, view, at)
+
+
+# --- cases/warnings data ---
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def by_dimension(view: View, column: str, at: dt.datetime, version: int) -> pd.DataFrame:
+    """Every indicator per category or source of the view."""
+    from data_access import breakdowns
+    return _conn_call(breakdowns.by_dimension, view, at, column)
+
+
+@st.cache_data(ttl=600, max_entries=128, show_spinner=False)
+def weekly(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
+    from data_access import breakdowns
+    return _conn_call(breakdowns.weekly, view, at)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def resolution_levels(view: View, version: int) -> pd.DataFrame:
+    from data_access import breakdowns
+    return _conn_call(breakdowns.resolution_levels, view)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def ageing(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
+    from data_access import breakdowns
+    return _conn_call(breakdowns.ageing, view, at)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def overdue_list(view: View, at: dt.datetime, version: int, limit: int = 20) -> pd.DataFrame:
+    from data_access import breakdowns
+    return _conn_call(breakdowns.overdue_list, view, at, limit)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def month_span(version: int) -> tuple[int, int] | None:
+    from data_access import breakdowns
+    return _conn_call(breakdowns.month_span)
+
+
+@st.cache_data(ttl=600, max_entries=128, show_spinner=False)
+def warning_history(code: str, month: int, at: dt.datetime, version: int, today: dt.date) -> pd.DataFrame:
+    """Indicators per (child, month) for the 12 months ending with ``month`` (one grouped query)."""
+    from data_access import breakdowns
+    return _conn_call(breakdowns.warning_history, code, month, at, 12, today)
+
+
+def history_evaluated(code: str, month: int, at: dt.datetime, version: int, today: dt.date) -> pd.DataFrame:
+    """warning_history with warning levels (evaluated on every run, so rule edits show at once)."""
+    from analytics.warnings import evaluate
+    current, _error = rules()
+    return evaluate(warning_history(code, month, at, version, today), current)
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def duty_list(code: str, version: int) -> pd.DataFrame:
+    """责任清单 data of the children of ``code``, phones already masked (138****1234)."""
+    from data_access import breakdowns
+    from exports.safety import mask_phone
+    df = _conn_call(breakdowns.duty_list, code)
+    return df.assign(duty_phone=df["duty_phone"].map(mask_phone))
+
+
+# --- query/export data ---
+def case_query(view: View, at: dt.datetime, version: int, overdue_only: bool = False, text: str = "",
+               warning: str | None = None):
+    """The data page's CaseQuery. ``warning`` (a level name such as 红) keeps the child regions whose overall
+    warning level it is, judged by the current rules over the same view. Bad input raises DataError."""
+    from data_access.case_list import BadFilter, CaseQuery
+    from exports.tables import children_with_level
+    regions = None
+    if warning:
+        current, _error = rules()
+        regions = children_with_level(evaluated(view, at, version), current, warning)
+    try:
+        return CaseQuery(view, at, overdue_only=overdue_only, text=text.strip(), regions=regions)
+    except BadFilter as exc:
+        raise DataError(str(exc)) from exc
+
+
+@st.cache_data(ttl=600, max_entries=512, show_spinner=False)
+def case_count(q, version: int) -> int:
+    from data_access import case_list
+    return _conn_call(case_list.count, q)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def case_table(q, offset: int, limit: int, unmask: bool, version: int) -> pd.DataFrame:
+    """One page of the case list (paged in the database), readable and masked unless ``unmask``."""
+    from data_access import case_list
+    from exports.tables import safe_cases
+    return safe_cases(_conn_call(case_list.page, q, offset, limit), unmask=unmask)
+
+
+def can_unmask() -> bool:
+    """Whether this installation offers 显示完整个人信息 (env YIPING_ALLOW_UNMASK=1)."""
+    from exports.tables import allow_unmask
+    return allow_unmask()
+
+
+def _to_bytes(write) -> bytes:
+    """Run ``write(file)`` into a temp file and return its bytes (the writer itself streams)."""
+    import tempfile
+    with tempfile.TemporaryFile(prefix="yiping-export-") as f:
+        write(f)
+        f.seek(0)
+        return f.read()
+
+
+def case_export(q, fmt: str, unmask: bool, region_name: str, warning: str | None = None):
+    """A callable for st.download_button(data=...): streams the selected cases into a file only on click.
+
+    It runs outside the script thread, so it uses the engine directly, never Streamlit caches.
+    """
+    from exports.tables import export_cases
+    eng = engine()
+
+    def make() -> bytes:
+        def write(f):
+            with eng.connect() as conn:
+                export_cases(conn, q, fmt, f, region_name=region_name, unmask=unmask, warning=warning)
+        return _to_bytes(write)
+    return make
+
+
+def indicator_export(view: View, at: dt.datetime, version: int, region_name: str):
+    """A callable producing the children-indicator table (as on 总览) as XLSX."""
+    from exports.tables import export_indicators
+    table = indicator_table(view, at, version)
+    return lambda: _to_bytes(lambda f: export_indicators(table, view, "xlsx", f, region_name=region_name, as_of=at))
+
+
+def report_export(month: View, at: dt.datetime, region_name: str):
+    """A callable producing the 平安报表 of ``month`` (a one-month View) as XLSX, computed on click."""
+    from analytics.warnings import evaluate
+    from exports.tables import export_report
+    current, _error = rules()
+    eng = engine()
+
+    def make() -> bytes:
+        with eng.connect() as conn:
+            table = queries.indicator_table(conn, month, at)
+        return _to_bytes(lambda f: export_report(evaluate(table, current), current, month, "xlsx", f,
+                                                 region_name=region_name, as_of=at))
+    return make
+
+
+def report_months(view: View) -> list[tuple[int, int]]:
+    """(year, month) of every month the view's period touches, newest first."""
+    out, y, m = [], view.date_to.year, view.date_to.month
+    while (y, m) >= (view.date_from.year, view.date_from.month):
+        out.append((y, m))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
