@@ -1,0 +1,205 @@
+"""Real-browser fixtures: the app served headless on a free port, Debian's chromium via playwright.
+
+- ``app_url``: ``streamlit run app.py`` on the small sample database, stopped after the session;
+- ``browser``: chromium from /usr/bin (never downloaded), offline-safe flags;
+- ``page``: a fresh page that records every request and console error; after each test it fails
+  on any request to a host other than the app's, and on console errors;
+- ``open_app(page, path, **params)``: go to a page and wait until the script has finished running;
+- ``shoot(page, name)``: a full-content screenshot in artifacts/screenshots/ (git-ignored).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = ROOT / "artifacts" / "screenshots"
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(db_url: str, log: Path, **env):
+    """``streamlit run app.py`` headless on a free port for ``db_url``; yields its URL once healthy, then stops it."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1", **env}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--browser.serverAddress", "localhost",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not become healthy; log:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no chromium at {CHROMIUM}: apt-get install chromium fonts-noto-cjk")
+
+
+@pytest.fixture(scope="session")
+def app_url(small_sqlite, tmp_path_factory):
+    need_chromium()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with serve(str(small_sqlite.url), log, YIPING_IMPORT_DIR=str(tmp_path_factory.mktemp("imports"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Recorder:
+    """Every request and console error a page made."""
+
+    def __init__(self, app_url: str):
+        self.app_host = urllib.parse.urlsplit(app_url).netloc
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.expected_404 = 0
+
+    #: Opening a page by its path (/map, /wall …) makes Streamlit's frontend probe /<page>/_stcore/health and
+    #: /_stcore/host-config while it discovers its base URL; those two 404s are expected, nothing else is.
+    BASE_PROBES = ("/_stcore/health", "/_stcore/host-config")
+
+    def response(self, r) -> None:
+        if r.status < 400:
+            return
+        path = urllib.parse.urlsplit(r.url).path
+        if r.status == 404 and path.endswith(self.BASE_PROBES) and not path.startswith("/_stcore"):
+            self.expected_404 += 1
+            return
+        self.console_errors.append(f"HTTP {r.status} {r.url}")
+
+    def errors(self) -> list[str]:
+        """Console errors, less the browser's own line for each expected base-URL probe."""
+        out, skip = [], self.expected_404
+        for msg in self.console_errors:
+            if skip and msg.startswith("Failed to load resource") and "404" in msg:
+                skip -= 1
+                continue
+            out.append(msg)
+        return out
+
+    def outside(self) -> list[str]:
+        bad = []
+        for url in self.requests:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if parts.netloc != self.app_host:
+                bad.append(url)
+        return bad
+
+
+@pytest.fixture
+def viewport():
+    return {"width": 1920, "height": 1080}
+
+
+@contextlib.contextmanager
+def recorded_page(browser, app_url: str, **context):
+    """A fresh page recording every request and console error; on exit it fails on requests to another host
+    and on console errors. ``context``: playwright's new_context options (viewport, has_touch …)."""
+    ctx = browser.new_context(**{"locale": "zh-CN", "accept_downloads": True, **context})
+    pg = ctx.new_page()
+    rec = Recorder(app_url)
+    pg.on("request", lambda r: rec.requests.append(r.url))
+    pg.on("console", lambda m: rec.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: rec.console_errors.append(str(e)))
+    pg.on("response", rec.response)
+    pg.recorder = rec
+    pg.app_url = app_url
+    yield pg
+    ctx.close()
+    assert rec.outside() == [], f"requests left the server: {rec.outside()[:5]}"
+    assert rec.errors() == [], f"browser console errors: {rec.errors()[:5]}"
+
+
+@pytest.fixture
+def page(browser, app_url, viewport):
+    with recorded_page(browser, app_url, viewport=viewport) as pg:
+        yield pg
+
+
+def open_app(page, path: str = "", timeout: float = 60_000, **params) -> None:
+    """Open ``/path?params`` and wait until Streamlit has finished running the script."""
+    query = urllib.parse.urlencode(params)
+    page.goto(f"{page.app_url}/{path}" + (f"?{query}" if query else ""))
+    wait_ready(page, timeout)
+
+
+def wait_ready(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(READY, timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_selector(READY, timeout=timeout)
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+
+
+def shoot(page, name: str) -> Path:
+    """A screenshot of the whole content (the viewport grown to the content's height first)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], section.main, "
+        "[data-testid=\"stAppViewContainer\"]')).map(e => e.scrollHeight), document.body.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 8000))})
+    page.wait_for_timeout(300)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_shots():
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    yield
