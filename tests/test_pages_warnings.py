@@ -193,3 +193,15 @@ def test_month_picker_defaults_to_last_full_month_and_reads_the_url(small_sqlite
     picker = next(s for s in at.selectbox if s.label == "报表月份")
     assert picker.value == 202603
     assert any("2026年3月" in c.value for c in at.caption)
+
+
+def test_broken_rules_on_first_load_say_the_defaults_are_used(small_sqlite, app_env, tmp_path):
+    rules_file = tmp_path / "rules.toml"
+    text_ = SHIPPED.read_text(encoding="utf-8").replace('name = "黄"', "name = 黄")
+    rules_file.write_text(text_, encoding="utf-8")
+    app_env(small_sqlite, rules_file)
+    at = run_page(CITY)
+    messages = [w.value for w in at.warning]
+    assert any("默认规则" in m and f"第 {line_of(text_, 'name = 黄')} 行" in m for m in messages), messages
+    assert not any("上一次有效" in m for m in messages)
+    assert sum(level_counts(at).values()) == 9  # the page still colours the nine counties

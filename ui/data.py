@@ -133,10 +133,11 @@ def evaluated(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
 
 def show_rules_error() -> None:
     """A visible warning when the rules file is broken (the last good rules stay in force)."""
-    _rules, error = rules()
+    current, error = rules()
     if error:
+        from analytics.warnings import DEFAULT_RULES
         from .strings import t
-        st.warning(t("rules_error", error=error))
+        st.warning(t("rules_error_default" if current is DEFAULT_RULES else "rules_error", error=error))
 
 
 # --- wall data (大屏): small, bounded caches; the wall refreshes them every minute for days ---

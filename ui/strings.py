@@ -51,6 +51,7 @@ ZH: dict[str, str] = {
     "total_row": "合计",
     "data_as_of": "数据更新于 {time}",
     "rules_error": "预警规则文件有误，继续使用上一次有效的规则：{error}",
+    "rules_error_default": "预警规则文件有误，且此前没有读到有效的规则，暂用系统内置的默认规则：{error}",
     "status_reported": "已受理", "status_dispatched": "处置中", "status_closed": "已办结", "status_reopened": "重新打开",
     "col_code": "区划代码", "col_name": "名称", "col_level": "层级", "col_population": "常住人口",
     "breadcrumb_sep": " › ",
