@@ -157,12 +157,41 @@ _RESOLUTION_SQL = {"closed": ROLLUP_SQL["closed"], "on_time": ROLLUP_SQL["on_tim
                    "close_hours": ROLLUP_SQL["close_hours"]}
 
 
+def _resolution_rows(conn: Connection, view: View) -> pd.DataFrame:
+    """closed/on_time/close_hours per resolution level (column k). Unfiltered city, county and township views
+    read case_rollup_res (full months from month rows; partial months from county day rows or raw cases);
+    filtered views and anything below a township read raw cases by code range."""
+    level = level_of(view.region)
+    rollup_level = {"city": "county", "county": "county", "township": "township"}.get(level)
+    if rollup_level is None or view.categories or view.sources or view.statuses:
+        return _raw(conn, view, "resolution_level", _RESOLUTION_SQL)
+    from .queries import _rolled, split_period
+    lo, hi = code_range(view.region)
+    months, edges = split_period(view.date_from, view.date_to)
+    frames = []
+    if months is not None:
+        frames.append(_rolled(conn, view, "resolution_level", rollup_level, lo, hi, "case_rollup_res", "month", *months,
+                              extra=" AND day = 0", measures=_RESOLUTION_SQL))
+    for a, b in edges:
+        if rollup_level in DAY_ROLLUP_LEVELS:
+            frames.append(_rolled(conn, view, "resolution_level", rollup_level, lo, hi, "case_rollup_res", "day",
+                                  day_int(a), day_int(b - dt.timedelta(days=1)), measures=_RESOLUTION_SQL))
+        else:
+            edge = View(view.region, a.date(), (b - dt.timedelta(days=1)).date())
+            frames.append(_raw(conn, edge, "resolution_level", _RESOLUTION_SQL))
+    frames = [f if isinstance(f, pd.DataFrame) else pd.DataFrame.from_records(f[1], columns=f[0]) for f in frames]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["k", *_RESOLUTION_SQL])
+    return out.replace({"k": {"": None}})
+
+
 def resolution_levels(conn: Connection, view: View) -> pd.DataFrame:
     """Closed cases per resolution level: columns level (村/镇/县/市, then any other value), closed, on_time,
     close_hours, share (of all closed), mean_close_hours. Every level of RESOLUTION_LEVELS appears."""
-    df = _raw(conn, view, "resolution_level", _RESOLUTION_SQL).rename(columns={"k": "level"})
+    df = _resolution_rows(conn, view).rename(columns={"k": "level"})
+    cols = list(_RESOLUTION_SQL)
+    df = df.astype({c: float for c in cols})  # an empty result has untyped columns
     df = df[df["closed"] > 0]
-    df = df.assign(level=df["level"].fillna("")).groupby("level", as_index=False).sum(numeric_only=True)
+    df = df.assign(level=df["level"].fillna("")).groupby("level", as_index=False)[cols].sum()
     others = sorted(set(df["level"]) - set(RESOLUTION_LEVELS))
     out = pd.DataFrame({"level": [*RESOLUTION_LEVELS, *others]}).merge(df, on="level", how="left")
     out = out.fillna({"closed": 0, "on_time": 0, "close_hours": 0.0})

@@ -149,10 +149,10 @@ def day_int(t: dt.date | dt.datetime) -> int:
 
 
 def _rolled(conn, view: View, key: str, level: str, lo: str, hi: str, table: str, grain: str,
-            first: int, last: int, extra: str = "") -> pd.DataFrame:
-    """Sum rollup rows of ``level`` under [lo, hi) with ``first <= grain <= last``."""
-    fsql, params = _filters(view) if table != "case_rollup_all" else ("", {})
-    sums = ", ".join(f"SUM({m}) AS {m}" for m in ROLLUP_SQL)
+            first: int, last: int, extra: str = "", measures: dict[str, str] = ROLLUP_SQL):
+    """(columns, rows): rollup rows of ``level`` under [lo, hi) with ``first <= grain <= last``, summed by ``key``."""
+    fsql, params = _filters(view) if table in ("case_rollup", "case_rollup_day") else ("", {})
+    sums = ", ".join(f"SUM({m}) AS {m}" for m in measures)
     sql = (f"SELECT {key} AS k, {sums} FROM {table} "
            f"WHERE level = :lvl{extra} AND {grain} >= :g0 AND {grain} <= :g1 AND code >= :lo AND code < :hi{fsql} "
            f"GROUP BY {key}")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from .codes import PREFIX_LEN
 from .measures import ROLLUP_SQL, select_list
+from .schema import RESOLUTION_MEASURES
 
 ROLLUP_LEVELS = ("county", "township")
 #: Levels that also have day rows (case_rollup_day): the children of the city view.
@@ -37,18 +38,43 @@ def refresh(conn: Connection, months: Iterable[int] | None = None) -> None:
         _insert(conn, "case_rollup_all", ["day", "month"], level, in_months)
     for level in DAY_ROLLUP_LEVELS:
         _insert(conn, "case_rollup_day", ["day", "category", "source"], level, in_months)
+    _resolution(conn, months)
 
 
-def _insert(conn: Connection, table: str, dims: list[str], level: str, where: str, extra: dict | None = None) -> None:
-    """INSERT … SELECT the measures of ``level`` grouped by its code and ``dims`` (plus constant ``extra``)."""
+def refresh_resolution(conn: Connection, months: Iterable[int] | None = None) -> None:
+    """Rebuild only case_rollup_res (the migration that adds it fills it this way)."""
+    _resolution(conn, None if months is None else sorted({int(m) for m in months}))
+
+
+_RESOLUTION_SQL = {m: ROLLUP_SQL[m] for m in RESOLUTION_MEASURES}
+#: Only closed cases count in the resolution split; open ones have no level yet.
+_CLOSED_ONLY = "close_hours IS NOT NULL"
+
+
+def _resolution(conn: Connection, months: list[int] | None) -> None:
+    in_months = "" if months is None else f" AND month IN ({', '.join(str(m) for m in months)})"
+    conn.execute(text("DELETE FROM case_rollup_res" + (f" WHERE {in_months[5:]}" if in_months else "")))
+    where = f" WHERE {_CLOSED_ONLY}{in_months}"
+    level_expr = {"resolution_level": "COALESCE(resolution_level, '')"}
+    for level in ROLLUP_LEVELS:
+        _insert(conn, "case_rollup_res", ["month"], level, where, extra={"day": "0"}, exprs=level_expr,
+                measures=_RESOLUTION_SQL)
+    for level in DAY_ROLLUP_LEVELS:
+        _insert(conn, "case_rollup_res", ["day", "month"], level, where, exprs=level_expr, measures=_RESOLUTION_SQL)
+
+
+def _insert(conn: Connection, table: str, dims: list[str], level: str, where: str, extra: dict | None = None,
+            exprs: dict[str, str] | None = None, measures: dict[str, str] = ROLLUP_SQL) -> None:
+    """INSERT … SELECT ``measures`` of ``level`` grouped by its code, the columns ``dims`` and the computed
+    columns ``exprs`` (name -> SQL expression), plus constant columns ``extra``."""
     n = PREFIX_LEN[level]
     pad = "0" * (12 - n)
-    extra = extra or {}
-    cols = ", ".join([*dims, *extra, *ROLLUP_SQL])
-    values = ", ".join([*dims, *extra.values()])
+    extra, exprs = extra or {}, exprs or {}
+    cols = ", ".join([*dims, *exprs, *extra, *measures])
+    values = ", ".join([*dims, *exprs.values(), *extra.values()])
     conn.execute(text(
         f"INSERT INTO {table} (level, code, {cols}) "
         f"SELECT '{level}', substr(grid_code, 1, {n}) || '{pad}', {values}, "
-        f"{select_list(ROLLUP_SQL)} FROM cases{where} "
-        f"GROUP BY substr(grid_code, 1, {n}), {', '.join(dims)}"
+        f"{select_list(measures)} FROM cases{where} "
+        f"GROUP BY substr(grid_code, 1, {n}), {', '.join([*dims, *exprs.values()])}"
     ))

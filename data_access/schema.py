@@ -119,6 +119,19 @@ case_rollup_all = Table(
     *[Column(m, Float if m == "close_hours" else Integer, nullable=False, server_default="0") for m in ROLLUP_MEASURES],
 )
 
+#: Closed cases per resolution level (村/镇/县/市, '' when unrecorded): month rows (day = 0) for counties and
+#: townships, day rows for counties. The 事件办结 page's 小事不出村 split of a city view reads these, not 2 M cases.
+RESOLUTION_MEASURES = ("closed", "on_time", "close_hours")
+case_rollup_res = Table(
+    "case_rollup_res", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("day", Integer, primary_key=True),  # 0 on month rows
+    Column("month", Integer, primary_key=True),
+    Column("code", String(12), primary_key=True),
+    Column("resolution_level", String(8), primary_key=True),
+    *[Column(m, Float if m == "close_hours" else Integer, nullable=False, server_default="0") for m in RESOLUTION_MEASURES],
+)
+
 meta = Table(
     "meta", metadata,
     Column("key", String(64), primary_key=True),

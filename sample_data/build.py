@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from data_access import meta as meta_store
 from data_access import migrate, rollup
-from data_access.schema import case_rollup, case_rollup_all, case_rollup_day, cases as cases_t, grids as grids_t, regions
+from data_access.schema import (case_rollup, case_rollup_all, case_rollup_day, case_rollup_res, cases as cases_t,
+                                grids as grids_t, regions)
 from data_access.writes import derive_columns, insert_frame
 from .cases import generate_cases
 from .counties import load_city
@@ -124,7 +125,7 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
     migrate.upgrade(engine)
     with engine.begin() as conn:
         progress(0.30, "写入区划与网格")
-        for table in (case_rollup_all, case_rollup_day, case_rollup, cases_t, grids_t, regions):
+        for table in (case_rollup_res, case_rollup_all, case_rollup_day, case_rollup, cases_t, grids_t, regions):
             conn.execute(delete(table))
         insert_frame(conn, regions, region_rows)
         insert_frame(conn, grids_t, grid_rows)

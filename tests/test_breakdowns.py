@@ -283,3 +283,22 @@ def test_page_query_bundles_run(small_db):
         for view in (View(CITY, dt.date(2026, 1, 1), dt.date(2026, 10, 31)), View(COUNTY, dt.date(2026, 10, 1), dt.date(2026, 10, 31))):
             breakdowns.cases_page(conn, view, AS_OF)
             breakdowns.warnings_page(conn, view, AS_OF)
+
+
+@pytest.mark.parametrize("region", ["331100000000", "331127000000"])
+def test_a_period_without_cases_gives_empty_but_well_formed_breakdowns(small_db, region):
+    """Zero cases (a month before the data starts): every breakdown answers, with zeros, not an error."""
+    engine, _ = small_db
+    view = View(region, dt.date(2020, 1, 1), dt.date(2020, 1, 31))
+    with engine.connect() as conn:
+        levels = breakdowns.resolution_levels(conn, view)
+        ageing = breakdowns.ageing(conn, view, AS_OF)
+        overdue = breakdowns.overdue_list(conn, view, AS_OF, 20)
+        weekly = breakdowns.weekly(conn, view, AS_OF)
+        by_cat = breakdowns.by_dimension(conn, view, AS_OF, "category")
+    assert list(levels["level"]) == ["村", "镇", "县", "市"] and levels["closed"].sum() == 0
+    assert levels["share"].isna().all()
+    assert list(ageing["age"]) == [0, 1, 2, 3] and ageing[["open", "overdue"]].to_numpy().sum() == 0
+    assert overdue.empty
+    assert len(weekly) == 5 and weekly["received"].sum() == 0
+    assert by_cat.empty and "closure_rate" in by_cat.columns

@@ -119,8 +119,9 @@ def _rollup_from_scratch(conn):
     month = pd.read_sql(text("SELECT * FROM case_rollup ORDER BY level, code, month, category, source"), conn)
     day = pd.read_sql(text("SELECT * FROM case_rollup_day ORDER BY level, code, day, category, source"), conn)
     totals = pd.read_sql(text("SELECT * FROM case_rollup_all ORDER BY level, day, month, code"), conn)
-    assert len(month) and len(day) and len(totals)
-    return pd.concat([month, day, totals], keys=["month", "day", "all"])
+    res = pd.read_sql(text("SELECT * FROM case_rollup_res ORDER BY level, day, month, code, resolution_level"), conn)
+    assert len(month) and len(day) and len(totals) and len(res)
+    return pd.concat([month, day, totals, res], keys=["month", "day", "all", "res"])
 
 
 def test_rollup_agrees_after_insert_and_update(small_db):
@@ -169,3 +170,25 @@ def test_schema_round_trip(small_db):
             got = pd.Timestamp(got).to_pydatetime()
         assert got == value, key
     assert back["month"] == 202602 and back["close_hours"] is None
+
+
+def test_migration_adding_the_resolution_rollup_fills_it_from_existing_cases(small_db):
+    """A database built before revision 0002 gets case_rollup_res filled from its cases on the next start."""
+    from alembic import command
+    from alembic.config import Config
+
+    from data_access import migrate
+    engine, _ = small_db
+    query = text("SELECT * FROM case_rollup_res ORDER BY level, day, month, code, resolution_level")
+    with engine.connect() as conn:
+        before = pd.read_sql(query, conn)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        after = pd.read_sql(query, conn)
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(before, after)
