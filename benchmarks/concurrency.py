@@ -81,7 +81,8 @@ async def rerun(ws, query: str) -> float:
             return (time.perf_counter() - t0) * 1000
 
 
-async def session(port: int, kids: dict, seed: int, stop_at: float, times: list, errors: list, period: str) -> None:
+async def session(port: int, kids: dict, seed: int, stop_at: float, times: list, errors: list, period: str,
+                  think: tuple[float, float] = (0.5, 2.0)) -> None:
     rnd = random.Random(seed)
     root = kids["root"][0]
     try:
@@ -93,7 +94,7 @@ async def session(port: int, kids: dict, seed: int, stop_at: float, times: list,
                 children = kids.get(code)
                 code = rnd.choice(children) if children else root
                 times.append(await rerun(ws, f"region={code}&{period}"))
-                await asyncio.sleep(rnd.uniform(0.5, 2.0))  # a person reads before the next tap
+                await asyncio.sleep(rnd.uniform(*think))  # a person reads before the next tap
     except Exception as exc:  # noqa: BLE001 - the benchmark records and goes on
         errors.append(repr(exc))
 
@@ -107,7 +108,8 @@ async def run(args) -> int:
         errors: list[str] = []
         stop_at = time.time() + args.minutes * 60
         period = f"from={args.start}&to={args.end}"
-        tasks = [asyncio.create_task(session(port, kids, i, stop_at, times, errors, period)) for i in range(args.sessions)]
+        tasks = [asyncio.create_task(session(port, kids, i, stop_at, times, errors, period,
+                                                     (args.think_min, args.think_max))) for i in range(args.sessions)]
         t0 = time.time()
         while not all(t.done() for t in tasks):
             await asyncio.sleep(5)
@@ -115,7 +117,8 @@ async def run(args) -> int:
         ordered = sorted(times)
         elapsed = time.time() - t0
         p95 = ordered[min(len(ordered) - 1, int(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
-        print(f"{args.sessions} sessions, {args.minutes} min, {args.database_url.split('://')[0]}")
+        print(f"{args.sessions} sessions, {args.minutes} min, think {args.think_min}-{args.think_max} s, "
+              f"{args.database_url.split('://')[0]}")
         print(f"reruns: {len(ordered)} ({len(ordered) / elapsed:.1f}/s), errors: {len(errors)}")
         if ordered:
             print(f"rerun ms (send -> script_finished): p50 {statistics.median(ordered):.0f}, p95 {p95:.0f}, max {ordered[-1]:.0f}")
@@ -132,6 +135,8 @@ def main(argv=None) -> int:
     p.add_argument("--database-url", required=True)
     p.add_argument("--sessions", type=int, default=50)
     p.add_argument("--minutes", type=float, default=5)
+    p.add_argument("--think-min", type=float, default=0.5, help="seconds a person reads before the next tap (min)")
+    p.add_argument("--think-max", type=float, default=2.0, help="… (max)")
     p.add_argument("--from", dest="start", default="2026-01-01")
     p.add_argument("--to", dest="end", default="2026-11-20")
     return asyncio.run(run(p.parse_args(argv)))

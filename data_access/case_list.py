@@ -138,7 +138,14 @@ def _hint(conn: Connection, q: CaseQuery, ordered: bool) -> str:
 
 
 def count(conn: Connection, q: CaseQuery) -> int:
-    """How many cases the query selects."""
+    """How many cases the query selects.
+
+    A city or county filtered only by period, category and source is counted from the rollups (the 受理量
+    of its indicator row): COUNT(*) over a city's year would read ~600 k index entries at 2 M cases."""
+    if (q.view.level in ("city", "county") and not q.text and not q.overdue_only and q.regions is None
+            and not q.view.statuses):
+        from .queries import indicator_table
+        return int(indicator_table(conn, q.view, q.as_of).iloc[0]["received"])
     where, params = _where(q)
     sql = f"SELECT COUNT(*) FROM cases c{_hint(conn, q, ordered=False)} WHERE {where}"
     return int(conn.execute(_stmt(sql, params), params).scalar() or 0)

@@ -48,6 +48,9 @@ def codes(engine):
 
 VIEWS = {
     "city, year": lambda t, v: View(CITY, *YEAR),
+    "city, partial months": lambda t, v: View(CITY, dt.date(2025, 12, 17), dt.date(2026, 3, 9)),
+    "county, sources, partial": lambda t, v: View(COUNTY, dt.date(2026, 2, 3), dt.date(2026, 5, 20),
+                                                  sources=("12345热线", "网格员上报")),
     "county, one month": lambda t, v: View(COUNTY, dt.date(2026, 9, 1), dt.date(2026, 9, 30)),
     "county, categories": lambda t, v: View(COUNTY, *YEAR, categories=("安全隐患", "治安")),
     "city, source + status": lambda t, v: View(CITY, *YEAR, sources=("12345热线",), statuses=("dispatched", "reopened")),
