@@ -32,8 +32,13 @@ def drill_map(conn, view: View, at: dt.datetime):
 
 
 def cases(conn, view: View, at: dt.datetime):
-    """事件办结: trends, breakdowns, ageing, overdue list, resolution levels."""
+    """事件办结: the monthly trend, breakdowns, ageing, overdue list, resolution levels."""
     breakdowns.cases_page(conn, view, at)
+
+
+def cases_weeks(conn, view: View, at: dt.datetime):
+    """事件办结, the trend switched to weeks: the one query that tap adds (the rest is cached)."""
+    breakdowns.weekly(conn, view, at)
 
 
 def warnings(conn, view: View, at: dt.datetime):
@@ -57,10 +62,11 @@ def wall_screen(conn, view: View, at: dt.datetime):
     queries.indicator_table(conn, View(view.region, dt.date(2000, 1, 1), ref), at)
     start = (ref.replace(day=1) - dt.timedelta(days=330)).replace(day=1)
     queries.monthly(conn, View(view.region, start, ref), at)
-    breakdowns.by_dimension(conn, month, at, "category")
+    breakdowns.by_dimensions(conn, month, at)
     wall.latest_cases(conn, view.region, ref, 12)
     view_shapes(conn, view.region)
 
 
-PAGES: dict[str, Call] = {"总览": overview, "地图钻取": drill_map, "事件办结": cases, "三色预警": warnings,
+PAGES: dict[str, Call] = {"总览": overview, "地图钻取": drill_map, "事件办结": cases,
+                          "事件办结·按周": cases_weeks, "三色预警": warnings,
                           "数据查询导出": data, "大屏": wall_screen}

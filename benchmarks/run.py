@@ -60,13 +60,15 @@ def data_end(engine) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def time_pages(engine, per_level: int, repeat: int) -> list[dict]:
+def time_pages(engine, per_level: int, repeat: int, pages: list[str] | None = None) -> list[dict]:
     end = data_end(engine)
     at = dt.datetime.combine(end, dt.time(12))
     rows = []
     codes = regions(engine, per_level)
     with engine.connect() as conn:
         for page, call in PAGES.items():
+            if pages and page not in pages:
+                continue
             for level, level_codes in codes.items():
                 samples = []
                 for name, (d0, d1) in periods(end).items():
@@ -104,6 +106,7 @@ def main(argv=None) -> int:
     p.add_argument("--map", action="store_true", help="also measure map JSON bytes per level")
     p.add_argument("--concurrency", type=int, default=0, help="also run N simulated sessions (0: skip)")
     p.add_argument("--minutes", type=float, default=5, help="length of the concurrency run")
+    p.add_argument("--pages", nargs="+", choices=list(PAGES), help="time only these pages (default: all)")
     args = p.parse_args(argv)
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, python {platform.python_version()}, "
           f"date {dt.date.today()}")
@@ -118,7 +121,7 @@ def main(argv=None) -> int:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{name}: built {r.cases:,} cases in {time.perf_counter() - t0:.0f} s (peak RSS {rss:.0f} MB)")
         print()
-        print(markdown(f"{name}", time_pages(engine, args.per_level, args.repeat)))
+        print(markdown(f"{name}", time_pages(engine, args.per_level, args.repeat, args.pages)))
         print()
         if args.map:
             from . import map_bytes

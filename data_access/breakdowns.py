@@ -3,7 +3,7 @@
 Every function takes ``(conn, view, as_of)`` like :mod:`data_access.queries` and returns a small frame.
 Plan per breakdown (the cheapest source that can answer it exactly):
 
-- by category / by source: ``queries._measures`` keyed by the column (the rollup has both columns);
+- by category and source: ONE ``queries._measures`` pass keyed by the pair (the rollup has both columns);
 - daily and weekly series: the day rows of ``case_rollup_all`` (unfiltered) or ``case_rollup_day`` (category or
   source filter) for city and county views, raw ``cases`` by code range otherwise; open/overdue from the
   open-case index;
@@ -83,18 +83,41 @@ def _sums(df: pd.DataFrame, key: str) -> pd.DataFrame:
 
 # --- by category, by source ---
 
-def by_dimension(conn: Connection, view: View, as_of: dt.datetime, column: str) -> pd.DataFrame:
-    """Every indicator per category or source (column named like ``column``), most cases first."""
-    if column not in ("category", "source"):
-        raise ValueError(column)
+#: Joins category and source into one group key (a control character: never part of a name).
+_SEP = "\x1f"
+
+
+def by_dimensions(conn: Connection, view: View, as_of: dt.datetime,
+                  columns: tuple[str, ...] = ("category", "source")) -> dict[str, pd.DataFrame]:
+    """Every indicator per category and per source, from ONE grouped pass (the page shows both side by side).
+
+    Grouping by the pair (category, source) and summing each side in pandas gives both breakdowns exactly,
+    because every measure is additive; the pairs are a few dozen rows. Each frame is named by its column,
+    most cases first; cases without a value in that column are left out of it.
+    """
+    if not columns or any(c not in ("category", "source") for c in columns):
+        raise ValueError(columns)
     if not (view.categories or view.sources or view.statuses):
         # The all-category rollup (case_rollup_all) that _measures reads for unfiltered views has no
         # category/source columns; naming every category (the same cases) routes it to case_rollup.
         view = replace(view, categories=tuple(distinct_values(conn, "category")))
-    df = _measures(conn, view, as_of, _rollup_level(view), column, column).rename(columns={"k": column})
-    df = _sums(df, column)
-    df = df[df[column].notna()]
-    return derive(df).sort_values(["received", column], ascending=[False, True], ignore_index=True)
+    key = f" || '{_SEP}' || ".join(f"COALESCE({c}, '')" for c in columns)
+    df = _measures(conn, view, as_of, _rollup_level(view), key, key)
+    parts = df["k"].astype(str).str.split(_SEP, expand=True, regex=False) if not df.empty else None
+    out = {}
+    for i, column in enumerate(columns):
+        one = df.drop(columns="k").assign(**{column: parts[i] if parts is not None else []})
+        one = _sums(one, column)
+        one = one[one[column].notna() & (one[column] != "")]
+        out[column] = derive(one).sort_values(["received", column], ascending=[False, True], ignore_index=True)
+    return out
+
+
+def by_dimension(conn: Connection, view: View, as_of: dt.datetime, column: str) -> pd.DataFrame:
+    """Every indicator per category or source (column named like ``column``), most cases first."""
+    if column not in ("category", "source"):
+        raise ValueError(column)
+    return by_dimensions(conn, view, as_of, (column,))[column]
 
 
 # --- daily and weekly series ---
@@ -416,14 +439,13 @@ def ranking(now: pd.DataFrame, before: pd.DataFrame, indicator: str, min_cases: 
 # --- what each page asks of the database (for benchmarks/pagedata.py) ---
 
 def cases_page(conn: Connection, view: View, as_of: dt.datetime, limit: int = 20) -> None:
-    """Every query the 事件办结 page runs for ``view`` (the indicator tables and monthly come from queries)."""
+    """Every query the 事件办结 page runs for a first visit of ``view`` (its trend opens by month; the switch
+    to weeks is one more query, :func:`weekly`). The indicator tables and monthly come from queries."""
     from . import queries
     queries.indicator_table(conn, view, as_of)
     queries.indicator_table(conn, view.previous(), as_of)
     queries.monthly(conn, view, as_of)
-    weekly(conn, view, as_of)
-    by_dimension(conn, view, as_of, "category")
-    by_dimension(conn, view, as_of, "source")
+    by_dimensions(conn, view, as_of)
     resolution_levels(conn, view)
     ageing(conn, view, as_of)
     overdue_list(conn, view, as_of, limit)

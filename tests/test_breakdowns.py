@@ -88,6 +88,16 @@ def test_by_dimension_matches_raw_cases(case, column):
                                                                                                   nan_ok=True)
 
 
+def test_one_pass_gives_category_and_source_breakdowns(case):
+    engine, view, cases = case
+    with engine.connect() as conn:
+        both = breakdowns.by_dimensions(conn, view, AS_OF)
+    assert set(both) == {"category", "source"}
+    for column, got in both.items():
+        assert_measures(got, measures_from_cases(cases, pd.Timestamp(AS_OF), key=column), column)
+        assert got["received"].sum() == len(cases)
+
+
 def test_daily_and_weekly_match_raw_cases(case):
     engine, view, cases = case
     with engine.connect() as conn:

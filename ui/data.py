@@ -185,10 +185,14 @@ def map_points(view: View, at: dt.datetime, version: int):
 
 # --- cases/warnings data ---
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
-def by_dimension(view: View, column: str, at: dt.datetime, version: int) -> pd.DataFrame:
-    """Every indicator per category or source of the view."""
+def _by_dimensions(view: View, at: dt.datetime, version: int) -> dict[str, pd.DataFrame]:
     from data_access import breakdowns
-    return _conn_call(breakdowns.by_dimension, view, at, column)
+    return _conn_call(breakdowns.by_dimensions, view, at)
+
+
+def by_dimension(view: View, column: str, at: dt.datetime, version: int) -> pd.DataFrame:
+    """Every indicator per category or source of the view (both come from one cached query)."""
+    return _by_dimensions(view, at, version)[column]
 
 
 @st.cache_data(ttl=600, max_entries=128, show_spinner=False)
