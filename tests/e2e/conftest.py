@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -182,6 +183,13 @@ def wait_ready(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(300)
     page.wait_for_selector(READY, timeout=timeout)
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+
+
+def metric(page, label: str) -> str:
+    """The value of the KPI card labelled exactly ``label`` (办结率 must not find 按期办结率)."""
+    box = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$"))).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
 def shoot(page, name: str) -> Path:

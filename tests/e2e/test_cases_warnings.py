@@ -12,7 +12,7 @@ from data_access.breakdowns import month_span, month_view
 from data_access.view import View
 
 from ..conftest import ROOT
-from .conftest import open_app, shoot, wait_ready
+from .conftest import metric, open_app, shoot, wait_ready
 
 CITY, COUNTY = "331100000000", "331127000000"
 PERIOD = {"from": "2026-01-01", "to": "2026-10-31"}
@@ -37,12 +37,6 @@ def go_to(page, name: str, region: str) -> None:
     page.wait_for_function(f"() => location.search.includes('{region}')", timeout=20000)
     page.wait_for_timeout(800)  # plotly draws after the script has finished
     wait_ready(page)
-
-
-def metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]').filter(
-        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{label}$"))).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
 def default_month(engine) -> int:

@@ -7,15 +7,10 @@ import pytest
 from data_access import queries
 from data_access.view import View
 
-from .conftest import open_app, shoot, wait_ready
+from .conftest import metric, open_app, shoot, wait_ready
 
 COUNTY = "331127000000"
 PERIOD = {"from": "2026-01-01", "to": "2026-10-31"}
-
-
-def metric(page, label):
-    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
 def expected(engine, code, **kw):
