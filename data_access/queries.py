@@ -160,18 +160,20 @@ def _rolled(conn, view: View, key: str, level: str, lo: str, hi: str, table: str
 
 
 def _measures(conn, view: View, as_of: dt.datetime, rollup_level: str | None, raw_key: str, rollup_key: str,
-              day_key: str | None = None) -> pd.DataFrame:
+              day_key: str | None = None, by_category: bool = False) -> pd.DataFrame:
     """Additive measures of ``view`` grouped by ``raw_key`` (an expression over cases), columns k + SUM_MEASURES.
 
     ``rollup_level``: the rollup level whose rows can answer full months (None: raw cases only);
-    ``rollup_key`` / ``day_key``: the same grouping over case_rollup / case_rollup_day (default: rollup_key).
+    ``rollup_key`` / ``day_key``: the same grouping over case_rollup / case_rollup_day (default: rollup_key);
+    ``by_category``: the keys name category or source, so read the rollups that keep those columns
+    (case_rollup, case_rollup_day) even for an unfiltered view.
     """
     lo, hi = code_range(view.region)
     months, edges = split_period(view.date_from, view.date_to)
     t0 = dt.datetime.combine(view.date_from, dt.time())
     t1 = dt.datetime.combine(view.date_to + dt.timedelta(days=1), dt.time())
     parts = []
-    if rollup_level in ROLLUP_LEVELS and not (view.statuses or view.categories or view.sources):
+    if rollup_level in ROLLUP_LEVELS and not (by_category or view.statuses or view.categories or view.sources):
         # Unfiltered: the all-category totals, month rows for full months and day rows for the edges.
         if months is not None:
             parts.append(_rolled(conn, view, rollup_key, rollup_level, lo, hi, "case_rollup_all", "month", *months,
