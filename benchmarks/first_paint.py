@@ -1,0 +1,81 @@
+"""First paint of the 总览 page: from a new browser tab to the KPI cards on screen, after the server is up.
+
+    python -m benchmarks.first_paint --database-url sqlite:////work/bench/city2m.db [--runs 5]
+
+Starts ``streamlit run app.py`` on the database, waits for /_stcore/health, then opens the page in Debian's
+chromium (playwright, offline flags): first several times as a new browser (a fresh context each: empty HTTP
+cache; the very first run also meets cold query caches), then several times as a returning browser (one context,
+static files cached, each visit a new Streamlit session). Reports seconds until the first KPI card
+(``stMetric``) is visible and until the script has finished (the whole page drawn).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from .concurrency import start_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def _visit(ctx, url: str) -> tuple[float, float]:
+    """Seconds from opening ``url`` in a new tab of ``ctx`` to the first KPI card, and to the finished page."""
+    page = ctx.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.locator('[data-testid="stMetric"]').first.wait_for(state="visible", timeout=120_000)
+    kpi = time.perf_counter() - t0
+    page.wait_for_selector(READY, timeout=120_000)
+    done = time.perf_counter() - t0
+    page.close()
+    return kpi, done
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.first_paint")
+    p.add_argument("--database-url", required=True)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--query", default="region=331100000000&from=2026-01-01&to=2026-11-20")
+    args = p.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+    proc, port = start_server(args.database_url)
+    url = f"http://127.0.0.1:{port}/?{args.query}"
+    results: dict[str, list[tuple[float, float]]] = {"new browser": [], "returning browser": []}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            options = {"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"}
+            # A new browser (empty HTTP cache: it downloads and parses ~10 MB of Streamlit's JavaScript,
+            # deck.gl and plotly included), each run its own context; the first run is also the server's first.
+            for i in range(args.runs):
+                ctx = browser.new_context(**options)
+                results["new browser"].append(_visit(ctx, url))
+                ctx.close()
+            # A returning browser (the wall, a leader's tablet): one context, so the static files are cached;
+            # every visit is still a new Streamlit session.
+            ctx = browser.new_context(**options)
+            _visit(ctx, url)
+            for i in range(args.runs):
+                results["returning browser"].append(_visit(ctx, url))
+            ctx.close()
+            browser.close()
+    finally:
+        proc.terminate()
+    for name, runs in results.items():
+        for i, (kpi, done) in enumerate(runs):
+            print(f"{name} run {i + 1}: KPI cards {kpi:.2f} s, page finished {done:.2f} s")
+    first = results["new browser"][0]
+    print(f"server's first visit (new browser): KPI cards {first[0]:.2f} s, page finished {first[1]:.2f} s")
+    for name, runs in results.items():
+        rest = runs[1:] if name == "new browser" else runs
+        print(f"{name}, median of {len(rest)}: KPI cards {statistics.median(k for k, _ in rest):.2f} s, "
+              f"page finished {statistics.median(d for _, d in rest):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
