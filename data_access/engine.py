@@ -52,7 +52,11 @@ def _engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        # psycopg 3 prepares a statement on the server after 5 runs, and PostgreSQL then switches to a generic
+        # plan that ignores the code-range and day parameters: the same township view got 2-3x slower after a
+        # few minutes of use (benchmarks/RESULTS.md). Plan every query for its own parameters instead.
+        args = {"prepare_threshold": None} if parsed.get_driver_name() == "psycopg" else {}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=args)
     return engine
 
 

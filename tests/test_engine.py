@@ -22,3 +22,14 @@ def test_unreachable_database_is_a_chinese_message():
 def test_malformed_url_names_the_setting():
     with pytest.raises(DatabaseUnavailable, match="DATABASE_URL 格式不正确"):
         get_engine("not a url at all")
+
+
+def test_postgresql_plans_every_query_for_its_own_parameters(pg_url):
+    """psycopg would prepare a statement run 5 times, and PostgreSQL would then reuse a generic plan that ignores
+    the code range and period (2-3x slower views, benchmarks/RESULTS.md): nothing may be prepared."""
+    from sqlalchemy import text
+    with get_engine(pg_url).connect() as conn:
+        for lo in range(8):
+            conn.execute(text("SELECT COUNT(*) FROM pg_class WHERE oid > :lo"), {"lo": lo}).scalar()
+        prepared = conn.execute(text("SELECT COUNT(*) FROM pg_prepared_statements")).scalar()
+    assert prepared == 0
