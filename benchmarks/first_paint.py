@@ -6,7 +6,8 @@ Starts ``streamlit run app.py`` on the database, waits for /_stcore/health, then
 chromium (playwright, offline flags): first several times as a new browser (a fresh context each: empty HTTP
 cache; the very first run also meets cold query caches), then several times as a returning browser (one context,
 static files cached, each visit a new Streamlit session). Reports seconds until the first KPI card
-(``stMetric``) is visible and until the script has finished (the whole page drawn).
+(``stMetric``) is visible and until the page is finished: the script done and no element still waiting for its
+JavaScript (deck.gl, the table …).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+#: An element whose JavaScript is still loading (Streamlit's Suspense fallback).
+SKELETON = '[data-testid="stSkeleton"]'
 
 
 def _visit(ctx, url: str) -> tuple[float, float]:
@@ -30,6 +33,7 @@ def _visit(ctx, url: str) -> tuple[float, float]:
     page.locator('[data-testid="stMetric"]').first.wait_for(state="visible", timeout=120_000)
     kpi = time.perf_counter() - t0
     page.wait_for_selector(READY, timeout=120_000)
+    page.wait_for_function(f"() => !document.querySelector('{SKELETON}')", timeout=120_000)
     done = time.perf_counter() - t0
     page.close()
     return kpi, done

@@ -1,12 +1,15 @@
 """总览: KPI cards for the current region (with change vs the previous period), a compact drill-down map with
-the ranking bars (click a region or a bar to drill), and its children."""
+the ranking as plain bars, and its children (tap a region on the map or a row of the table to drill).
+
+No chart library on this page: it is the first screen, and plotly's JavaScript would hold the KPI cards back
+for 1–3 s on a tablet (benchmarks/RESULTS.md, first paint)."""
 import streamlit as st
 
 from geo.layers import COMPACT_MAP_PX
 from ui import data
 from ui.filters import active_view
 from ui.strings import t
-from ui.widgets import breadcrumb, columns, drill_map, indicator_table, kpi_cards, map_legend, map_mode, ranking_bar
+from ui.widgets import breadcrumb, columns, drill_map, indicator_table, kpi_cards, map_legend, map_mode, ranking_list
 
 view = active_view()
 version = data.data_version()
@@ -26,6 +29,6 @@ with map_col:
     scale, points, _ = drill_map(view, evaluated, mode, key="ov_map", height=COMPACT_MAP_PX, label_size=13)
     map_legend(scale, mode, points)
 with rank_col:
-    ranking_bar(evaluated, view, mode, key="ov_rank", scale=scale)
+    ranking_list(evaluated, view, mode, scale=scale)
 st.subheader(t("children_table"))
 indicator_table(table, view, key="ov_table")

@@ -86,6 +86,7 @@ ZH: dict[str, str] = {
     "map_rank_title": "下级区域排名 · {indicator}",
     "map_rank_warning_note": "条形颜色为三色预警等级，长度为{indicator}。",
     "map_rank_hint": "点击条形即下钻到该区域。",
+    "map_rank_list_hint": "点击地图上的区域或下表中的行即下钻到该区域。",
     "map_current": "当前区域",
     "map_selected": "选中区域",
     "map_drill_button": "下钻到 {name}",

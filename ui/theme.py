@@ -43,6 +43,14 @@ TOUCH_CSS = """
 [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"], [data-testid="stMetricDelta"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricDelta"] { font-size: 0.8rem; height: auto !important; }
+/* 总览's ranking (ui.widgets.ranking_list): plain HTML bars, name and value always shown, scrolls inside itself. */
+.yp-rank { display: flex; flex-direction: column; gap: 6px; max-height: 440px; overflow-y: auto; padding-right: 4px; }
+.yp-rank-row { display: grid; grid-template-columns: minmax(4.5em, 8.5em) minmax(0, 1fr) 4.8em; align-items: center;
+  gap: 8px; font-size: 0.95rem; line-height: 1.25; }
+.yp-rank-name { overflow-wrap: anywhere; }
+.yp-rank-track { display: block; background: #eef1f4; height: 18px; border-radius: 3px; overflow: hidden; }
+.yp-rank-bar { display: block; height: 100%; border: 1px solid rgba(60, 70, 80, 0.35); box-sizing: border-box; }
+.yp-rank-value { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 /* Tablets: use the width; Streamlit's default side padding wastes a fifth of 1024 px. */
 @media (max-width: 1400px) { .block-container { padding-left: 1.2rem !important; padding-right: 1.2rem !important; } }
 /* Portrait tablets: wide blocks wrap or scroll inside themselves, never the page. */

@@ -314,6 +314,15 @@ def region_facts(row: pd.Series, mode: str, title: str) -> None:
                 unsafe_allow_html=True)
 
 
+def _ranked(table: pd.DataFrame, mode: str, scale: geo_colors.Scale | None) -> tuple[pd.DataFrame, str]:
+    """The children sorted best first on the mode's indicator, with their map colour (_color) and value (_value)."""
+    kids = map_children(table)
+    indicator = "closure_rate" if mode == geo_colors.WARNING else mode
+    scale = scale or map_scale(kids, mode)
+    df = kids.assign(_color=scale.colors, _value=pd.to_numeric(kids[indicator], errors="coerce"))
+    return df.sort_values("_value", ascending=False, na_position="last", kind="stable").reset_index(drop=True), indicator
+
+
 def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo_colors.Scale | None = None,
                 height: int | None = None) -> None:
     """The children ranked by an indicator as horizontal bars in the map's colours; a click on a bar drills.
@@ -322,14 +331,11 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
     """
     import plotly.graph_objects as go
 
-    kids = map_children(table)
-    if kids.empty or view.level == "grid":
+    if map_children(table).empty or view.level == "grid":
         st.info(t("no_children"))
         return
-    indicator = "closure_rate" if mode == geo_colors.WARNING else mode
-    scale = scale or map_scale(kids, mode)
-    df = kids.assign(_color=scale.colors, _value=pd.to_numeric(kids[indicator], errors="coerce"))
-    df = df.sort_values("_value", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    df, indicator = _ranked(table, mode, scale)
+    kids = df
     values = df["_value"]
     is_pct = indicator in PERCENT
     shown = values.to_numpy(dtype=float) * (100 if is_pct else 1)
@@ -354,6 +360,33 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
         st.rerun()
     note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
     st.caption(note + t("map_rank_hint"))
+
+
+def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.Scale | None = None) -> None:
+    """The same ranking as :func:`ranking_bar`, drawn as plain HTML bars (name, bar, value always visible).
+
+    For 总览, the first screen: a chart library would make the whole page wait for it (plotly is 4.7 MB of
+    JavaScript, 1–3 s to parse on a tablet before the KPI cards appear; benchmarks/RESULTS.md). Drilling from
+    总览 is by the map or the table below; 地图钻取 has the clickable chart.
+    """
+    if map_children(table).empty or view.level == "grid":
+        st.info(t("no_children"))
+        return
+    df, indicator = _ranked(table, mode, scale)
+    shown = df["_value"].to_numpy(dtype=float)
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() and np.nanmax(shown) > 0 else 1.0
+    rows = []
+    for name, value, color in zip(df["name"], shown, df["_color"]):
+        width = max(0.0, value / top * 100) if np.isfinite(value) else 0.0
+        rows.append(
+            f'<div class="yp-rank-row"><span class="yp-rank-name">{_html.escape(str(name))}</span>'
+            f'<span class="yp-rank-track"><span class="yp-rank-bar" style="width:{width:.1f}%;'
+            f'background:{_html.escape(str(color))}"></span></span>'
+            f'<span class="yp-rank-value">{_html.escape(fmt.value(indicator, value))}</span></div>')
+    st.markdown(f"**{t('map_rank_title', indicator=label(indicator))}**")
+    st.markdown(f'<div class="yp-rank">{"".join(rows)}</div>', unsafe_allow_html=True)
+    note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
+    st.caption(note + t("map_rank_list_hint"))
 
 
 def table_height(rows: int, max_rows: int = 30) -> int:

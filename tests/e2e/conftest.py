@@ -178,10 +178,17 @@ def open_app(page, path: str = "", timeout: float = 60_000, **params) -> None:
     wait_ready(page, timeout)
 
 
+#: Streamlit shows this placeholder while an element's JavaScript (deck.gl, plotly, the metric …) still loads;
+#: the script can be finished ("notRunning") while some are still on screen.
+SKELETON = '[data-testid="stSkeleton"]'
+
+
 def wait_ready(page, timeout: float = 60_000) -> None:
+    """The script has finished and every element is drawn (no loading placeholder left)."""
     page.wait_for_selector(READY, timeout=timeout)
     page.wait_for_timeout(300)
     page.wait_for_selector(READY, timeout=timeout)
+    page.wait_for_function(f"() => !document.querySelector('{SKELETON}')", timeout=timeout)
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
 
 
