@@ -16,10 +16,8 @@ import statistics
 import time
 
 from .concurrency import start_server
+from .soak_wall import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #: An element whose JavaScript is still loading (Streamlit's Suspense fallback).
 SKELETON = '[data-testid="stSkeleton"]'
@@ -51,11 +49,11 @@ def main(argv=None) -> int:
     results: dict[str, list[tuple[float, float]]] = {"new browser": [], "returning browser": []}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             options = {"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"}
             # A new browser (empty HTTP cache: it downloads and parses ~10 MB of Streamlit's JavaScript,
             # deck.gl and plotly included), each run its own context; the first run is also the server's first.
-            for i in range(args.runs):
+            for _ in range(args.runs):
                 ctx = browser.new_context(**options)
                 results["new browser"].append(_visit(ctx, url))
                 ctx.close()
@@ -63,7 +61,7 @@ def main(argv=None) -> int:
             # every visit is still a new Streamlit session.
             ctx = browser.new_context(**options)
             _visit(ctx, url)
-            for i in range(args.runs):
+            for _ in range(args.runs):
                 results["returning browser"].append(_visit(ctx, url))
             ctx.close()
             browser.close()
@@ -75,7 +73,7 @@ def main(argv=None) -> int:
     first = results["new browser"][0]
     print(f"server's first visit (new browser): KPI cards {first[0]:.2f} s, page finished {first[1]:.2f} s")
     for name, runs in results.items():
-        rest = runs[1:] if name == "new browser" else runs
+        rest = (runs[1:] or runs) if name == "new browser" else runs
         print(f"{name}, median of {len(rest)}: KPI cards {statistics.median(k for k, _ in rest):.2f} s, "
               f"page finished {statistics.median(d for _, d in rest):.2f} s")
     return 0

@@ -314,9 +314,9 @@ def region_facts(row: pd.Series, mode: str, title: str) -> None:
                 unsafe_allow_html=True)
 
 
-def _ranked(table: pd.DataFrame, mode: str, scale: geo_colors.Scale | None) -> tuple[pd.DataFrame, str]:
-    """The children sorted best first on the mode's indicator, with their map colour (_color) and value (_value)."""
-    kids = map_children(table)
+def _ranked(kids: pd.DataFrame, mode: str, scale: geo_colors.Scale | None) -> tuple[pd.DataFrame, str]:
+    """The children (map_children) sorted best first on the mode's indicator, with their map colour (_color) and
+    value (_value)."""
     indicator = "closure_rate" if mode == geo_colors.WARNING else mode
     scale = scale or map_scale(kids, mode)
     df = kids.assign(_color=scale.colors, _value=pd.to_numeric(kids[indicator], errors="coerce"))
@@ -331,11 +331,11 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
     """
     import plotly.graph_objects as go
 
-    if map_children(table).empty or view.level == "grid":
+    kids = map_children(table)
+    if kids.empty or view.level == "grid":
         st.info(t("no_children"))
         return
-    df, indicator = _ranked(table, mode, scale)
-    kids = df
+    df, indicator = _ranked(kids, mode, scale)
     values = df["_value"]
     is_pct = indicator in PERCENT
     shown = values.to_numpy(dtype=float) * (100 if is_pct else 1)
@@ -355,7 +355,7 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
     )
     event = plot(fig, key=f"{key}_{view.region}_{mode}", select=True)
     code = picked_code(event)
-    if code and code != view.region and code in set(kids["code"]):
+    if code and code != view.region and code in set(df["code"]):
         set_view(view.with_region(str(code)))
         st.rerun()
     note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
@@ -369,10 +369,11 @@ def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.S
     JavaScript, 1–3 s to parse on a tablet before the KPI cards appear; benchmarks/RESULTS.md). Drilling from
     总览 is by the map or the table below; 地图钻取 has the clickable chart.
     """
-    if map_children(table).empty or view.level == "grid":
+    kids = map_children(table)
+    if kids.empty or view.level == "grid":
         st.info(t("no_children"))
         return
-    df, indicator = _ranked(table, mode, scale)
+    df, indicator = _ranked(kids, mode, scale)
     shown = df["_value"].to_numpy(dtype=float)
     top = float(np.nanmax(shown)) if np.isfinite(shown).any() and np.nanmax(shown) > 0 else 1.0
     rows = []
