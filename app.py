@@ -52,6 +52,9 @@ PAGES = [
     st.Page("pages/wall.py", title=t("page_wall"), icon=":material/tv:", url_path="wall"),
 ]
 
+# Navigation first: the sidebar lists the Chinese page names even while the first build runs.
+page = st.navigation(PAGES)
+apply_theme(wall=page.url_path == "wall")
 try:
     ready = ensure_database()
 except Exception as exc:  # noqa: BLE001
@@ -64,8 +67,6 @@ except Exception as exc:  # noqa: BLE001
 if not ready:
     st.stop()
 
-page = st.navigation(PAGES)
-apply_theme(wall=page.url_path == "wall")
 try:
     if page.url_path == "wall":
         try:
