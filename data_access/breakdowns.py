@@ -41,9 +41,9 @@ RESOLUTION_LEVELS: tuple[str, ...] = ("村", "镇", "县", "市")
 
 
 def _rollup_level(view: View) -> str:
-    """The rollup level whose rows lie inside the view's region (as in queries.monthly)."""
-    level = level_of(view.region)
-    return "county" if level == "city" else level
+    """The level of the rollup rows that describe the view's region itself (as in queries.monthly): its own
+    level; below the township there are none and the raw cases answer."""
+    return level_of(view.region)
 
 
 def _period(view: View) -> tuple[dt.datetime, dt.datetime]:
@@ -186,7 +186,7 @@ def _resolution_rows(conn: Connection, view: View) -> pd.DataFrame:
     read case_rollup_res (full months from month rows; partial months from county day rows or raw cases);
     filtered views and anything below a township read raw cases by code range."""
     level = level_of(view.region)
-    rollup_level = {"city": "county", "county": "county", "township": "township"}.get(level)
+    rollup_level = level if level in ROLLUP_LEVELS else None
     if rollup_level is None or view.categories or view.sources or view.statuses:
         return _raw(conn, view, "resolution_level", _RESOLUTION_SQL)
     from .queries import _rolled, split_period
@@ -260,9 +260,12 @@ def overdue_list(conn: Connection, view: View, as_of: dt.datetime, limit: int = 
     t0, t1 = _period(view)
     fsql, params = _filters(view)
     hint = index_hint(conn, level_of(view.region), (t1 - t0).days, only_open=True)
+    # The inner query picks the ids from the open-case index alone (it holds deadline and id); only those
+    # few rows are then read from the table, instead of every open case of the period before the sort.
     sql = ("SELECT id, grid_code, category, source, status, reported_at, deadline, handling_unit, is_major "
-           f"FROM cases{hint} WHERE closed_at IS NULL AND grid_code >= :lo AND grid_code < :hi "
-           f"AND day >= :d0 AND day < :d1 AND deadline < :as_of{fsql} ORDER BY deadline, id LIMIT :n")
+           f"FROM cases WHERE id IN (SELECT id FROM cases{hint} WHERE closed_at IS NULL AND grid_code >= :lo "
+           f"AND grid_code < :hi AND day >= :d0 AND day < :d1 AND deadline < :as_of{fsql} "
+           "ORDER BY deadline, id LIMIT :n) ORDER BY deadline, id")
     df = _frame(conn, sql, {"lo": lo, "hi": hi, "d0": day_int(t0), "d1": day_int(t1), "as_of": as_of,
                           "n": int(limit), **params})
     if df.empty:

@@ -228,9 +228,7 @@ def child_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataF
 
 def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Every indicator per month (column ``month`` as yyyymm int, ``period`` as the month's first day)."""
-    level = level_of(view.region)
-    rollup_level = "county" if level == "city" else level
-    df = _measures(conn, view, as_of, rollup_level, "(day / 100)", "month", "(day / 100)").rename(columns={"k": "month"})
+    df = _measures(conn, view, as_of, level_of(view.region), "(day / 100)", "month", "(day / 100)").rename(columns={"k": "month"})
     m0, m1 = view.date_from.year * 100 + view.date_from.month, view.date_to.year * 100 + view.date_to.month
     months = [y * 100 + m for y in range(m0 // 100, m1 // 100 + 1) for m in range(1, 13) if m0 <= y * 100 + m <= m1]
     df = pd.DataFrame({"month": months}).merge(df.astype({"month": int}), on="month", how="left").fillna(0)

@@ -8,7 +8,8 @@ Conventions, chosen so both databases index and compare them the same way:
 - ``cases.month`` (yyyymm), ``cases.day`` (yyyymmdd) of reported_at and ``cases.close_hours`` are derived on write by
   ``data_access.cases.derive_columns`` so aggregates need no date functions (which differ per database).
 - ``case_rollup`` holds additive measures per (level, region, month, category, source); it is
-  rebuilt for the touched months after every write (see ``data_access.rollup``).
+  rebuilt for the touched months after every write (see ``data_access.rollup``), with city rows
+  (since revision 0003) that are the sums of the county rows.
 """
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, SmallInteger, String,
@@ -79,10 +80,12 @@ Index("ix_cases_grid_day", cases.c.grid_code, cases.c.day, *[cases.c[c] for c in
 # Short periods (the partial months at a period's ends) high in the tree: those days' entries are contiguous.
 Index("ix_cases_day_grid", cases.c.day, cases.c.grid_code, *[cases.c[c] for c in AGG_COLUMNS])
 Index("ix_cases_reported", cases.c.reported_at)
-# Open cases are a few percent of all: their own covering index answers open/overdue and ageing.
+# Open cases are a few percent of all: their own covering index answers open/overdue, ageing and (with the
+# id) which cases head the overdue list, so only those few rows are read from the table.
+OPEN_COLUMNS = ("grid_code", "day", "deadline", "category", "source", "status", "id")
 Index(
-    "ix_cases_open", cases.c.grid_code, cases.c.day, cases.c.deadline, cases.c.category, cases.c.source,
-    cases.c.status, sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"),
+    "ix_cases_open", *[cases.c[c] for c in OPEN_COLUMNS],
+    sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"),
 )
 
 ROLLUP_MEASURES = ("received", "closed", "on_time", "local_resolved", "close_hours", "sat_n", "sat_ok") + DURATION_COLUMNS

@@ -95,18 +95,21 @@ def test_children_include_regions_without_cases(small_db):
     assert len(got) == n_children + 1
 
 
-def test_monthly_series_sums_to_the_period(small_db):
+@pytest.mark.parametrize("code", [CITY, COUNTY], ids=["city rows", "county rows"])
+def test_monthly_series_sums_to_the_period(small_db, code):
     engine, _ = small_db
-    view = View(COUNTY, dt.date(2025, 11, 15), dt.date(2026, 10, 31))
+    view = View(code, dt.date(2025, 11, 15), dt.date(2026, 10, 31))
     with engine.connect() as conn:
         series = queries.monthly(conn, view, AS_OF)
         table = queries.indicator_table(conn, view, AS_OF)
     assert list(series["month"])[:2] == [202511, 202512] and len(series) == 12
     assert series["received"].sum() == table.iloc[0]["received"]
-    raw = raw_cases(engine, COUNTY, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
-    march = series[series["month"] == 202603].iloc[0]
-    assert march["received"] == len(raw)
-    assert march["closed"] == raw["closed_at"].notna().sum()
+    for month, first, last in ((202511, dt.date(2025, 11, 15), dt.date(2025, 11, 30)),
+                               (202603, dt.date(2026, 3, 1), dt.date(2026, 3, 31))):
+        want = expected(engine, View(code, first, last))[list(SUM_MEASURES)].sum()
+        got = series[series["month"] == month].iloc[0]
+        for col in SUM_MEASURES:
+            assert got[col] == pytest.approx(want[col], abs=1e-6), (month, col)
 
 
 def test_unknown_region_is_a_clear_error(small_db):
@@ -172,23 +175,49 @@ def test_schema_round_trip(small_db):
     assert back["month"] == 202602 and back["close_hours"] is None
 
 
-def test_migration_adding_the_resolution_rollup_fills_it_from_existing_cases(small_db):
-    """A database built before revision 0002 gets case_rollup_res filled from its cases on the next start."""
+@pytest.mark.parametrize("revision, table", [("0001", "case_rollup_res"), ("0002", "case_rollup"),
+                                             ("0002", "case_rollup_day"), ("0002", "case_rollup_all"),
+                                             ("0002", "case_rollup_res")])
+def test_migrations_fill_new_rollup_rows_from_an_older_database(small_db, revision, table):
+    """A database built before revision 0002 gets case_rollup_res filled from its cases, one built before 0003
+    gets the city rows of every rollup, on the next start: the same rows a fresh build has."""
     from alembic import command
     from alembic.config import Config
 
     from data_access import migrate
     engine, _ = small_db
-    query = text("SELECT * FROM case_rollup_res ORDER BY level, day, month, code, resolution_level")
+    query = text(f"SELECT * FROM {table} ORDER BY level, code, {', '.join(rollup._KEYS[table])}")
     with engine.connect() as conn:
         before = pd.read_sql(query, conn)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
+        command.downgrade(cfg, revision)
+    with engine.connect() as conn:
+        if revision == "0002":
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE level = 'city'")).scalar() == 0
     migrate.upgrade(engine)
     with engine.connect() as conn:
         after = pd.read_sql(query, conn)
-    assert len(before) > 0
+    assert (before["level"] == "city").sum() > 0
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_city_rows_are_the_sums_of_the_cases(small_db):
+    """Every city row of every rollup equals the same grouping computed from the raw cases."""
+    engine, _ = small_db
+    with engine.connect() as conn:
+        got = pd.read_sql(text("SELECT month, category, source, received, closed, on_time, close_hours, d3 "
+                               "FROM case_rollup WHERE level = 'city' ORDER BY month, category, source"), conn)
+        want = pd.read_sql(text(
+            "SELECT month, category, source, COUNT(*) AS received, "
+            "SUM(CASE WHEN close_hours IS NOT NULL THEN 1 ELSE 0 END) AS closed, COALESCE(SUM(on_time), 0) AS on_time, "
+            "COALESCE(SUM(close_hours), 0) AS close_hours, "
+            "SUM(CASE WHEN close_hours > 8 AND close_hours <= 12 THEN 1 ELSE 0 END) AS d3 "
+            "FROM cases GROUP BY month, category, source ORDER BY month, category, source"), conn)
+        days = conn.execute(text("SELECT COUNT(DISTINCT day) FROM case_rollup_all WHERE level = 'city' AND day > 0")).scalar()
+        case_days = conn.execute(text("SELECT COUNT(DISTINCT day) FROM cases")).scalar()
+    assert len(got) == len(want) > 0
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert days == case_days
