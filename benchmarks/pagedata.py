@@ -59,7 +59,7 @@ def wall_screen(conn, view: View, at: dt.datetime):
     month = View(view.region, ref.replace(day=1), ref)
     queries.indicator_table(conn, View(view.region, ref, ref), at)
     queries.indicator_table(conn, month, at)
-    queries.indicator_table(conn, View(view.region, dt.date(2000, 1, 1), ref), at)
+    queries.open_overdue(conn, View(view.region, dt.date(2000, 1, 1), ref), at)
     start = (ref.replace(day=1) - dt.timedelta(days=330)).replace(day=1)
     queries.monthly(conn, View(view.region, start, ref), at)
     breakdowns.by_dimensions(conn, month, at)

@@ -226,6 +226,20 @@ def child_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataF
     return _measures(conn, view, as_of, child_level, f"substr(grid_code, 1, {n})", f"substr(code, 1, {n})")
 
 
+def open_overdue(conn: Connection, view: View, as_of: dt.datetime) -> dict[str, int]:
+    """Open and overdue cases of the view's region reported in its period, from the open-case index alone.
+
+    The wall's 当前逾期 (every open case, however old) needs only these two numbers: reading them here costs
+    a scan of the open cases, where an indicator table for all time would read years of cases or rollups.
+    """
+    lo, hi = code_range(view.region)
+    t0 = dt.datetime.combine(view.date_from, dt.time())
+    t1 = dt.datetime.combine(view.date_to + dt.timedelta(days=1), dt.time())
+    key = f"substr(grid_code, 1, {len(lo)})"  # one group: the region itself
+    _columns, rows = _raw(conn, view, key, lo, hi, t0, t1, OPEN_SQL, as_of, only_open=True)
+    return {"open": int(sum(r[1] or 0 for r in rows)), "overdue": int(sum(r[2] or 0 for r in rows))}
+
+
 def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Every indicator per month (column ``month`` as yyyymm int, ``period`` as the month's first day)."""
     df = _measures(conn, view, as_of, level_of(view.region), "(day / 100)", "month", "(day / 100)").rename(columns={"k": "month"})

@@ -221,3 +221,17 @@ def test_city_rows_are_the_sums_of_the_cases(small_db):
     assert len(got) == len(want) > 0
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert days == case_days
+
+
+@pytest.mark.parametrize("level", ["city", "county", "township"])
+def test_open_overdue_of_all_time_matches_raw_cases(small_db, level):
+    """The wall's 当前逾期: every open case of the region, however old, and how many are past their deadline."""
+    engine, _ = small_db
+    town, _village = sample_codes(engine)
+    code = {"city": CITY, "county": COUNTY, "township": town}[level]
+    with engine.connect() as conn:
+        got = queries.open_overdue(conn, View(code, dt.date(2000, 1, 1), dt.date(2026, 10, 31)), AS_OF)
+    raw = raw_cases(engine, code, dt.date(2000, 1, 1), dt.date(2026, 10, 31))
+    is_open = raw["closed_at"].isna()
+    assert got == {"open": int(is_open.sum()), "overdue": int((is_open & (raw["deadline"] < AS_OF)).sum())}
+    assert 0 < got["overdue"] < got["open"]

@@ -96,6 +96,11 @@ def indicator_table(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def open_overdue(view: View, at: dt.datetime, version: int) -> dict[str, int]:
+    return _conn_call(queries.open_overdue, view, at)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def monthly(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     return _conn_call(queries.monthly, view, at)
 

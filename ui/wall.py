@@ -135,7 +135,7 @@ def collect(code: str, ref: dt.date, at: dt.datetime, version: int, live_today: 
     today_row = data.indicator_table(View(code, ref, ref), at, version).iloc[0]
     month_table = data.evaluated(month_view, at, version)
     month_row = month_table.iloc[0]
-    overdue_now = data.indicator_table(View(code, OPEN_SINCE, ref), at, version).iloc[0]["overdue"]
+    overdue_now = data.open_overdue(View(code, OPEN_SINCE, ref), at, version)["overdue"]
     trend = data.monthly(View(code, _month_start(ref, 11), ref), at, version)
     mix = data.by_dimension(month_view, "category", at, version)
     cases = data.latest_cases(code, ref, version, TICKER_CASES)
