@@ -8,7 +8,8 @@
 real websocket sessions against a streamlit server for ``--minutes`` (benchmarks/concurrency.py), per database.
 
 Times are server-side: one call of the page's data functions (benchmarks/pagedata.py) with no
-Streamlit cache, over several regions per level and two periods (the last full month, and the year
+Streamlit cache (the open cases of data_access.open_cases are loaded once per data version, timed
+separately), over several regions per level and two periods (the last full month, and the year
 to date: the latter has a partial month at its end). Prints a Markdown table (p50/p95 ms per page
 and level) that goes into benchmarks/RESULTS.md.
 """
@@ -86,6 +87,21 @@ def time_pages(engine, per_level: int, repeat: int, pages: list[str] | None = No
     return rows
 
 
+def open_cases_load(engine, name: str, runs: int = 5) -> str:
+    """What the first view after a write pays once: loading the open cases (data_access.open_cases)."""
+    from data_access import open_cases
+    times = []
+    with engine.connect() as conn:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            snap = open_cases.load(conn)
+            times.append((time.perf_counter() - t0) * 1000)
+        open_cases.snapshot(conn)  # loaded for this process, as the app has it after its first view
+    size = sum(a.nbytes for a in (snap.grid, snap.day, snap.deadline, snap.category, snap.source, snap.status))
+    return (f"{name}: loading {len(snap):,} open cases takes {statistics.median(times):.0f} ms (median of {runs}), "
+            f"{size / 1e6:.1f} MB in memory; the page timings below start with it loaded, as after any view")
+
+
 def markdown(title: str, rows: list[dict]) -> str:
     out = [f"### {title}", "", "| page | level | calls | p50 ms | p95 ms | max ms |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
@@ -120,6 +136,8 @@ def main(argv=None) -> int:
             r = build(engine, cases=args.cases, years=args.years, end=args.end)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{name}: built {r.cases:,} cases in {time.perf_counter() - t0:.0f} s (peak RSS {rss:.0f} MB)")
+        print()
+        print(open_cases_load(engine, name))
         print()
         print(markdown(f"{name}", time_pages(engine, args.per_level, args.repeat, args.pages)))
         print()

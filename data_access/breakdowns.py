@@ -5,12 +5,13 @@ Plan per breakdown (the cheapest source that can answer it exactly):
 
 - by category and source: ONE ``queries._measures`` pass keyed by the pair (the rollup has both columns);
 - daily and weekly series: the day rows of ``case_rollup_all`` (unfiltered) or ``case_rollup_day`` (category or
-  source filter) for city and county views, raw ``cases`` by code range otherwise; open/overdue from the
-  open-case index;
+  source filter) for city and county views, raw ``cases`` by code range otherwise; open/overdue from
+  data_access.open_cases;
 - 12-month warning history: ONE grouped query over (child prefix ``:`` month), rollup for full months;
 - resolution level split (村/镇/县/市): raw ``cases`` (the rollup keeps only 村+镇 as ``local_resolved``),
   reading covering-index columns only;
-- ageing of open cases and the overdue list: the partial index on open cases (``closed_at IS NULL``).
+- ageing of open cases: data_access.open_cases (in memory); the overdue list: the partial index on open
+  cases (``closed_at IS NULL``) picks the ids, then only those rows are read.
 
 Periods select cases by report day (``cases.day``), exactly like the indicator table, so the open
 cases aged here are the ``open`` of the KPI cards and the overdue list's total is their ``overdue``.
@@ -29,7 +30,8 @@ from analytics.indicators import (
     DURATION_COLUMNS, DURATION_EDGES, HIGHER_IS_BETTER, SUM_MEASURES, derive,
 )
 from .codes import CHILD_LEVEL, PREFIX_LEN, code_range, level_of, pad
-from .measures import OPEN_SQL, ROLLUP_SQL, select_list
+from . import open_cases
+from .measures import ROLLUP_SQL, select_list
 from .queries import _filters, _measures, children, day_int, index_hint, region
 from .rollup import DAY_ROLLUP_LEVELS, ROLLUP_LEVELS
 from .view import View
@@ -58,19 +60,17 @@ def _frame(conn: Connection, sql: str, params: dict) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def _raw(conn: Connection, view: View, key: str, measures: dict[str, str], as_of=None,
-         only_open: bool = False) -> pd.DataFrame:
+def _raw(conn: Connection, view: View, key: str, measures: dict[str, str]) -> pd.DataFrame:
     """``measures`` of the view's raw cases grouped by the expression ``key`` (column k), through the
     covering index by code range and report day, like queries' raw path."""
     lo, hi = code_range(view.region)
     t0, t1 = _period(view)
     fsql, params = _filters(view)
-    where = "closed_at IS NULL AND " if only_open else ""
-    hint = index_hint(conn, level_of(view.region), (t1 - t0).days, only_open)
+    hint = index_hint(conn, level_of(view.region), (t1 - t0).days)
     sql = (f"SELECT {key} AS k, {select_list(measures)} FROM cases{hint} "
-           f"WHERE {where}grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1{fsql} "
+           f"WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1{fsql} "
            f"GROUP BY {key}")
-    return _frame(conn, sql, {"lo": lo, "hi": hi, "d0": day_int(t0), "d1": day_int(t1), "as_of": as_of, **params})
+    return _frame(conn, sql, {"lo": lo, "hi": hi, "d0": day_int(t0), "d1": day_int(t1), **params})
 
 
 def _sums(df: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -98,7 +98,7 @@ def by_dimensions(conn: Connection, view: View, as_of: dt.datetime,
     if not columns or any(c not in ("category", "source") for c in columns):
         raise ValueError(columns)
     key = f" || '{_SEP}' || ".join(f"COALESCE({c}, '')" for c in columns)
-    df = _measures(conn, view, as_of, _rollup_level(view), key, key, by_category=True)
+    df = _measures(conn, view, as_of, _rollup_level(view), key, key, open_cases.joined(columns, _SEP), by_category=True)
     pairs = [str(k).split(_SEP) for k in df["k"]]
     values = df[list(SUM_MEASURES)].to_numpy(dtype=float)
     out = {}
@@ -145,7 +145,8 @@ def daily(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
                               f"AND day < :d1 AND code >= :lo AND code < :hi{fsql} GROUP BY day", {**bounds, **params})
     else:
         closed = _raw(conn, view, "day", ROLLUP_SQL)
-    opened = _raw(conn, view, "day", OPEN_SQL, as_of, only_open=True)
+    columns, rows = open_cases.grouped(conn, view, as_of, open_cases.day)
+    opened = pd.DataFrame.from_records(rows, columns=columns)
     parts = [p for p in (closed, opened) if not p.empty]
     if not parts:
         return pd.DataFrame(columns=["day", *SUM_MEASURES])
@@ -234,11 +235,10 @@ def ageing(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     Age = whole days from the report day to the as-of day; class i covers [AGE_EDGES[i-1], AGE_EDGES[i]).
     """
     today = as_of.date()
-    # Integer yyyymmdd bounds computed here (no user input), so the CASE stays portable and index-only.
-    whens = " ".join(f"WHEN day > {day_int(today - dt.timedelta(days=edge))} THEN {i}"
-                     for i, edge in enumerate(AGE_EDGES))
-    key = f"CASE {whens} ELSE {len(AGE_EDGES)} END"
-    df = _raw(conn, view, key, OPEN_SQL, as_of, only_open=True).rename(columns={"k": "age"})
+    # Age class i: reported after the yyyymmdd bound i (bounds descending), as CASE WHEN day > bound THEN i.
+    bounds = tuple(day_int(today - dt.timedelta(days=edge)) for edge in AGE_EDGES)
+    columns, rows = open_cases.grouped(conn, view, as_of, open_cases.age(bounds))
+    df = pd.DataFrame.from_records(rows, columns=columns).rename(columns={"k": "age"})
     out = pd.DataFrame({"age": range(len(AGE_EDGES) + 1)})
     if not df.empty:
         out = out.merge(df.astype({"age": int}).groupby("age", as_index=False).sum(numeric_only=True),
@@ -307,6 +307,7 @@ def child_month_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd
     df = _measures(conn, view, as_of, child_level,
                    f"substr(grid_code, 1, {n}) || ':' || {month_of_day}",
                    f"substr(code, 1, {n}) || ':' || CAST(month AS VARCHAR(6))",
+                   open_cases.prefix_month(n),
                    f"substr(code, 1, {n}) || ':' || {month_of_day}")
     if df.empty:
         return pd.DataFrame(columns=["k", "month", *SUM_MEASURES])

@@ -36,12 +36,8 @@ ROLLUP_SQL: dict[str, str] = {
     **{col: _duration_case(i) for i, col in enumerate(DURATION_COLUMNS)},
 }
 
-#: Measures over OPEN cases only (the query adds ``closed_at IS NULL``, which selects the partial index
-#: ix_cases_open); they depend on the as-of time, so they are never rolled up (``:as_of`` bound by the caller).
-OPEN_SQL: dict[str, str] = {
-    "open": "COUNT(*)",
-    "overdue": "SUM(CASE WHEN deadline < :as_of THEN 1 ELSE 0 END)",
-}
+#: ``open`` and ``overdue`` depend on the as-of time, so they are never rolled up: data_access.open_cases
+#: counts them over the open cases it keeps in memory.
 
 
 def select_list(measures: dict[str, str]) -> str:

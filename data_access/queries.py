@@ -5,9 +5,9 @@ Plan for a View (region R, period, filters), children at level L:
   (county, township) and no status filter is set;
 - the partial months at either end, and every view below the county, come from ``cases``
   through the (grid_code, reported_at) index, selected by code range;
-- ``open``/``overdue`` depend on the as-of time, so they always come from ``cases`` through the
-  partial index on open cases (a few percent of all rows).
-Every raw query reads only columns of a covering index (schema.AGG_COLUMNS, ix_cases_open), and periods
+- ``open``/``overdue`` depend on the as-of time, so no rollup holds them: they come from the open cases
+  that ``data_access.open_cases`` keeps in memory (a few percent of all rows, reloaded after each write).
+Every raw query reads only columns of a covering index (schema.AGG_COLUMNS), and periods
 are compared as yyyymmdd integers (``cases.day``), so no query touches a table row.
 All three add up, because every measure is a count or a sum (analytics.indicators).
 """
@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 
 from analytics.indicators import SUM_MEASURES, derive
 from .codes import CHILD_LEVEL, PREFIX_LEN, code_range, level_of
-from .measures import OPEN_SQL, ROLLUP_SQL, select_list
+from . import open_cases
+from .measures import ROLLUP_SQL, select_list
 from .rollup import DAY_ROLLUP_LEVELS, ROLLUP_LEVELS
 from .view import View
 
@@ -118,15 +119,13 @@ def _run(conn: Connection, sql: str, params: dict) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def _raw(conn, view: View, key: str, lo: str, hi: str, t0, t1, measures: dict[str, str], as_of=None,
-         only_open=False) -> pd.DataFrame:
+def _raw(conn, view: View, key: str, lo: str, hi: str, t0, t1, measures: dict[str, str]):
     fsql, params = _filters(view)
-    where = "closed_at IS NULL AND " if only_open else ""
-    hint = index_hint(conn, level_of(view.region), (t1 - t0).days, only_open)
+    hint = index_hint(conn, level_of(view.region), (t1 - t0).days)
     sql = (f"SELECT {key} AS k, {select_list(measures)} FROM cases{hint} "
-           f"WHERE {where}grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1{fsql} "
+           f"WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1{fsql} "
            f"GROUP BY {key}")
-    return _fetch(conn, sql, {"lo": lo, "hi": hi, "d0": day_int(t0), "d1": day_int(t1), "as_of": as_of, **params})
+    return _fetch(conn, sql, {"lo": lo, "hi": hi, "d0": day_int(t0), "d1": day_int(t1), **params})
 
 
 def index_hint(conn: Connection, level: str, days: int, only_open: bool = False) -> str:
@@ -160,11 +159,12 @@ def _rolled(conn, view: View, key: str, level: str, lo: str, hi: str, table: str
 
 
 def _measures(conn, view: View, as_of: dt.datetime, rollup_level: str | None, raw_key: str, rollup_key: str,
-              day_key: str | None = None, by_category: bool = False) -> pd.DataFrame:
+              open_key: open_cases.Key, day_key: str | None = None, by_category: bool = False) -> pd.DataFrame:
     """Additive measures of ``view`` grouped by ``raw_key`` (an expression over cases), columns k + SUM_MEASURES.
 
     ``rollup_level``: the rollup level whose rows can answer full months (None: raw cases only);
     ``rollup_key`` / ``day_key``: the same grouping over case_rollup / case_rollup_day (default: rollup_key);
+    ``open_key``: the same grouping over the in-memory open cases (open, overdue: see data_access.open_cases);
     ``by_category``: the keys name category or source, so read the rollups that keep those columns
     (case_rollup, case_rollup_day) even for an unfiltered view.
     """
@@ -192,7 +192,7 @@ def _measures(conn, view: View, as_of: dt.datetime, rollup_level: str | None, ra
                 parts.append(_raw(conn, view, raw_key, lo, hi, a, b, ROLLUP_SQL))
     else:
         parts.append(_raw(conn, view, raw_key, lo, hi, t0, t1, ROLLUP_SQL))
-    parts.append(_raw(conn, view, raw_key, lo, hi, t0, t1, OPEN_SQL, as_of, only_open=True))
+    parts.append(open_cases.grouped(conn, view, as_of, open_key))
     return _accumulate(parts)
 
 
@@ -223,26 +223,24 @@ def child_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataF
     """Additive measures per child of ``view.region``: columns k (child code prefix) + SUM_MEASURES."""
     child_level = CHILD_LEVEL.get(level_of(view.region), "grid")
     n = PREFIX_LEN[child_level]
-    return _measures(conn, view, as_of, child_level, f"substr(grid_code, 1, {n})", f"substr(code, 1, {n})")
+    return _measures(conn, view, as_of, child_level, f"substr(grid_code, 1, {n})", f"substr(code, 1, {n})",
+                     open_cases.prefix(n))
 
 
 def open_overdue(conn: Connection, view: View, as_of: dt.datetime) -> dict[str, int]:
-    """Open and overdue cases of the view's region reported in its period, from the open-case index alone.
+    """Open and overdue cases of the view's region reported in its period (from the open cases alone).
 
-    The wall's 当前逾期 (every open case, however old) needs only these two numbers: reading them here costs
-    a scan of the open cases, where an indicator table for all time would read years of cases or rollups.
+    The wall's 当前逾期 (every open case, however old) needs only these two numbers: an indicator table for
+    all time would read years of cases or rollups.
     """
-    lo, hi = code_range(view.region)
-    t0 = dt.datetime.combine(view.date_from, dt.time())
-    t1 = dt.datetime.combine(view.date_to + dt.timedelta(days=1), dt.time())
-    key = f"substr(grid_code, 1, {len(lo)})"  # one group: the region itself
-    _columns, rows = _raw(conn, view, key, lo, hi, t0, t1, OPEN_SQL, as_of, only_open=True)
+    _columns, rows = open_cases.grouped(conn, view, as_of, open_cases.prefix(len(code_range(view.region)[0])))
     return {"open": int(sum(r[1] or 0 for r in rows)), "overdue": int(sum(r[2] or 0 for r in rows))}
 
 
 def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Every indicator per month (column ``month`` as yyyymm int, ``period`` as the month's first day)."""
-    df = _measures(conn, view, as_of, level_of(view.region), "(day / 100)", "month", "(day / 100)").rename(columns={"k": "month"})
+    df = _measures(conn, view, as_of, level_of(view.region), "(day / 100)", "month", open_cases.month,
+                   "(day / 100)").rename(columns={"k": "month"})
     m0, m1 = view.date_from.year * 100 + view.date_from.month, view.date_to.year * 100 + view.date_to.month
     months = [y * 100 + m for y in range(m0 // 100, m1 // 100 + 1) for m in range(1, 13) if m0 <= y * 100 + m <= m1]
     df = pd.DataFrame({"month": months}).merge(df.astype({"month": int}), on="month", how="left").fillna(0)
