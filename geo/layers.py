@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import string
@@ -18,10 +19,15 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 import shapely
+from pydeck.bindings import deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from .boundaries import ViewShapes
 from .colors import POINT_COLORS, rgba
+
+# pydeck asks five times per Deck whether its Jupyter widget imports, and Python does not remember a failed
+# import: under load that was an eighth of every map rerun. The answer cannot change while the server runs.
+_pydeck_deck.has_jupyter_extra = functools.cache(_pydeck_deck.has_jupyter_extra)
 
 #: deck.gl's world is 512 px wide at zoom 0.
 TILE = 512

@@ -335,3 +335,15 @@ def test_gap_area_counts_slivers_but_not_own_holes():
     left, right = box(0, 0, 1, 3), box(1.001, 0, 2, 3)
     frame = box(-1, -1, 3, 4).difference(box(0, 0, 2, 3))
     assert gap_area([left, right, frame]) == pytest.approx(0.001 * 3)  # a sliver enclosed by neighbours
+
+
+def test_pydeck_asks_for_its_jupyter_widget_once():
+    """pydeck re-tried a failing import five times per Deck; geo.layers makes it remember the answer. If pydeck
+    renames the function, this fails instead of the patch silently doing nothing."""
+    from pydeck.bindings import deck
+
+    import geo.layers  # noqa: F401 - applies the patch
+    assert hasattr(deck.has_jupyter_extra, "cache_info")
+    deck.Deck(layers=[], map_provider=None)
+    deck.Deck(layers=[], map_provider=None)
+    assert deck.has_jupyter_extra.cache_info().misses <= 1

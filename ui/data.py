@@ -174,9 +174,12 @@ def _geo_call(fn, *args):
         raise DataError(str(exc) if isinstance(exc, ShapeError) else f"边界数据无法读取：{exc}") from exc
 
 
-@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
 def map_shapes(code: str, version: int):
-    """geo.boundaries.ViewShapes around ``code``: children, siblings, outline, simplified for its zoom."""
+    """geo.boundaries.ViewShapes around ``code``: children, siblings, outline, simplified for its zoom.
+
+    A resource, not data: every rerun gets the same object instead of an unpickled copy (rebuilding the
+    GeoDataFrames was a tenth of a map rerun under load). Callers only read it."""
     from geo.boundaries import view_shapes
     return _geo_call(view_shapes, code)
 

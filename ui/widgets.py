@@ -191,7 +191,10 @@ def _on_map_mode(wkey: str) -> None:
 
 def map_children(table: pd.DataFrame) -> pd.DataFrame:
     """The rows the map and the bars draw: the children (a grid's table has only itself)."""
-    return table[~table["is_total"]].reset_index(drop=True)
+    total = table["is_total"].to_numpy(dtype=bool)
+    if len(total) and total[0] and not total[1:].any():  # the usual shape: the total first (a slice, no copy)
+        return table.iloc[1:].reset_index(drop=True)
+    return table[~total].reset_index(drop=True)
 
 
 def map_scale(kids: pd.DataFrame, mode: str) -> geo_colors.Scale:

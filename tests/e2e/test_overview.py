@@ -68,3 +68,10 @@ def test_region_picker_and_breadcrumb(page):
     wait_ready(page)
     page.wait_for_function("() => location.search.includes('331100000000')", timeout=20000)
     assert "丽水市" in page.locator("h1").first.inner_text()
+
+
+def test_script_health_check_runs_the_app(app_url):
+    """The readiness probe a deployment points at (README): it runs app.py once, warming imports and caches."""
+    import urllib.request
+    with urllib.request.urlopen(f"{app_url}/_stcore/script-health-check", timeout=120) as r:
+        assert (r.status, r.read().decode()) == (200, "ok")
