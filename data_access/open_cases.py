@@ -86,8 +86,8 @@ def load(conn: Connection) -> OpenCases:
     """Read every open case's grouping columns (the partial open-case index covers them).
 
     The driver's cursor and column-wise numpy: SQLAlchemy's per-row wrapping and date parsing, and a
-    DataFrame built from Row objects, cost several times the query at 33,000 rows. Sorted here, not by the database, because a collation
-    could order codes differently from numpy's binary search.
+    DataFrame built from Row objects, cost several times the query at 33,000 rows. Sorted here, not by the
+    database, because a collation could order codes differently from numpy's binary search.
     """
     cursor = conn.connection.dbapi_connection.cursor()  # the driver's own rows: no per-row wrapping
     try:
@@ -101,7 +101,8 @@ def load(conn: Connection) -> OpenCases:
     def strings(values: list) -> np.ndarray:
         return np.array(["" if v is None else str(v) for v in values], dtype=str)[order]
 
-    when = pd.to_datetime(pd.Series(deadline, dtype=object), format="ISO8601") if rows else pd.Series([], "datetime64[us]")
+    when = (pd.to_datetime(pd.Series(deadline, dtype=object), format="ISO8601") if rows
+            else pd.Series([], dtype="datetime64[us]"))
     return OpenCases(grid=np.array(grid, dtype="<U15")[order], day=np.array(day, dtype=np.int64)[order],
                      deadline=when.to_numpy(dtype="datetime64[us]")[order],
                      category=strings(category), source=strings(source), status=strings(status))

@@ -4,8 +4,8 @@ Why: a city view over a year touches ~700 k raw cases; the county-by-month rollu
 from a few thousand rows. Rollups exist for the county and township levels (the children of city
 and county views) and for the city itself (its own series and breakdowns: one row per month or day
 instead of one per county, lifted from the county rows); township and village views read raw cases
-through the code-range index, which is already small. ``refresh`` rebuilds exactly the months a write touched, inside the caller's
-transaction, so the rollup never disagrees with the cases it summarises.
+through the code-range index, which is already small. ``refresh`` rebuilds exactly the months a write
+touched, inside the caller's transaction, so the rollup never disagrees with the cases it summarises.
 """
 from __future__ import annotations
 
