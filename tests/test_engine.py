@@ -33,3 +33,16 @@ def test_postgresql_plans_every_query_for_its_own_parameters(pg_url):
             conn.execute(text("SELECT COUNT(*) FROM pg_class WHERE oid > :lo"), {"lo": lo}).scalar()
         prepared = conn.execute(text("SELECT COUNT(*) FROM pg_prepared_statements")).scalar()
     assert prepared == 0
+
+
+def test_migrate_head_is_alembics_head_and_a_fresh_database_reaches_it(tmp_path):
+    """migrate.HEAD (the no-Alembic fast path on start) cannot drift from the newest migration script."""
+    from alembic.script import ScriptDirectory
+
+    from data_access import migrate
+    assert ScriptDirectory.from_config(migrate.config()).get_current_head() == migrate.HEAD
+    engine = get_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert migrate.current(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.HEAD
+    engine.dispose()
