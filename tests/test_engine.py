@@ -45,4 +45,9 @@ def test_migrate_head_is_alembics_head_and_a_fresh_database_reaches_it(tmp_path)
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.HEAD
+    from sqlalchemy import inspect
+
+    from data_access.schema import OPEN_COLUMNS
+    index = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("cases")}["ix_cases_open"]
+    assert tuple(index) == OPEN_COLUMNS  # what the migrations build is what a fresh build (schema.py) has
     engine.dispose()
