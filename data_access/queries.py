@@ -234,7 +234,7 @@ def open_overdue(conn: Connection, view: View, as_of: dt.datetime) -> dict[str, 
     all time would read years of cases or rollups.
     """
     _columns, rows = open_cases.grouped(conn, view, as_of, open_cases.prefix(len(code_range(view.region)[0])))
-    return {"open": int(sum(r[1] or 0 for r in rows)), "overdue": int(sum(r[2] or 0 for r in rows))}
+    return {"open": sum(r[1] for r in rows), "overdue": sum(r[2] for r in rows)}
 
 
 def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:

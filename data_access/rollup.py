@@ -44,9 +44,8 @@ def refresh(conn: Connection, months: Iterable[int] | None = None) -> None:
         _insert(conn, "case_rollup_all", ["month"], level, in_months, extra={"day": "0"})
         _insert(conn, "case_rollup_all", ["day", "month"], level, in_months)
     _insert(conn, "case_rollup_day", ["day", "category", "source"], "county", in_months)
-    for table in ("case_rollup", "case_rollup_all"):
+    for table in ("case_rollup", "case_rollup_all", "case_rollup_day"):
         lift_to_city(conn, table, months)
-    lift_to_city(conn, "case_rollup_day", months)
     _resolution(conn, months)
 
 

@@ -326,6 +326,12 @@ def _ranked(kids: pd.DataFrame, mode: str, scale: geo_colors.Scale | None) -> tu
     return df.sort_values("_value", ascending=False, na_position="last", kind="stable").reset_index(drop=True), indicator
 
 
+def _rank_caption(mode: str, indicator: str, hint: str) -> None:
+    """Below a ranking: what the bar colours mean (warning mode) and how to drill."""
+    note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
+    st.caption(note + hint)
+
+
 def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo_colors.Scale | None = None,
                 height: int | None = None) -> None:
     """The children ranked by an indicator as horizontal bars in the map's colours; a click on a bar drills.
@@ -361,8 +367,7 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
     if code and code != view.region and code in set(df["code"]):
         set_view(view.with_region(str(code)))
         st.rerun()
-    note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
-    st.caption(note + t("map_rank_hint"))
+    _rank_caption(mode, indicator, t("map_rank_hint"))
 
 
 def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.Scale | None = None) -> None:
@@ -389,8 +394,7 @@ def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.S
             f'<span class="yp-rank-value">{_html.escape(fmt.value(indicator, value))}</span></div>')
     st.markdown(f"**{t('map_rank_title', indicator=label(indicator))}**")
     st.markdown(f'<div class="yp-rank">{"".join(rows)}</div>', unsafe_allow_html=True)
-    note = t("map_rank_warning_note", indicator=label(indicator)) + " " if mode == geo_colors.WARNING else ""
-    st.caption(note + t("map_rank_list_hint"))
+    _rank_caption(mode, indicator, t("map_rank_list_hint"))
 
 
 def table_height(rows: int, max_rows: int = 30) -> int:
