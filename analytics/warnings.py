@@ -134,10 +134,14 @@ def _index_lines(text: str) -> tuple[dict, dict]:
 
 
 class _Checker:
-    """Raises RulesError naming the file and the line of a (section, key) in the text."""
+    """Raises RulesError naming the file and the line of a (section, key) in the text.
 
-    def __init__(self, path, text: str):
+    ``what`` names the kind of file in messages (the index config reuses this checker).
+    """
+
+    def __init__(self, path, text: str, what: str = "预警规则文件"):
         self.path = str(path)
+        self.what = what
         self.headers, self.keys = _index_lines(text)
 
     def line(self, section: str, key: str | None = None) -> int | None:
@@ -151,12 +155,12 @@ class _Checker:
         return None
 
     def fail(self, section: str, key: str | None, problem: str):
-        raise RulesError(_message(self.path, self.line(section, key), problem))
+        raise RulesError(_message(self.path, self.line(section, key), problem, self.what))
 
 
-def _message(path: str, line: int | None, problem: str) -> str:
+def _message(path: str, line: int | None, problem: str, what: str = "预警规则文件") -> str:
     where = f" 第 {line} 行：" if line else "："
-    return f"预警规则文件 {path}{where}{problem}"
+    return f"{what} {path}{where}{problem}"
 
 
 # --- validation ---
@@ -284,16 +288,21 @@ def _score_thresholds(chk: _Checker, data: dict, n_levels: int) -> tuple[float, 
     return _thresholds(chk, "", "score_thresholds", values, n_levels, "lower_better", "综合分数 score_thresholds ")
 
 
-def parse_rules(text: str, path="预警规则") -> Rules:
-    """Parse and validate the TOML text of a rules file (see the module docstring)."""
+def load_toml(text: str, path, what: str = "预警规则文件") -> dict:
+    """The TOML text as a dict; a syntax error becomes a RulesError naming the line and column."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         line = int(m.group(1)) if m else max(1, len(text.splitlines()))
         col = f"第 {m.group(2)} 列" if m else "文件末尾"
         problem = re.sub(r"\s*\(at .*\)$", "", str(e))
-        raise RulesError(_message(str(path), line, f"TOML 格式错误（{col}）：{problem}")) from None
+        raise RulesError(_message(str(path), line, f"TOML 格式错误（{col}）：{problem}", what)) from None
+
+
+def parse_rules(text: str, path="预警规则") -> Rules:
+    """Parse and validate the TOML text of a rules file (see the module docstring)."""
+    data = load_toml(text, path)
     chk = _Checker(path, text)
     _check_keys(chk, "", data, {"min_cases", "combine", "score_thresholds", "no_data", "levels", "indicators",
                                 "overrides"}, "文件顶层")
@@ -328,8 +337,10 @@ class RulesStore:
     ``error`` is the message to show; if the very first load fails, :data:`DEFAULT_RULES` are used.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, load=None, default=None):
         self.path = Path(path)
+        self._load = load or load_rules  # the index config (analytics.index_config) shares this store
+        self._default = default if default is not None else DEFAULT_RULES
         self._lock = threading.Lock()
         self._stamp = object()
         self._rules: Rules | None = None
@@ -348,10 +359,10 @@ class RulesStore:
             if stamp != self._stamp:
                 self._stamp = stamp
                 try:
-                    self._rules, self._error = load_rules(self.path), None
+                    self._rules, self._error = self._load(self.path), None
                 except RulesError as e:
                     self._error = str(e)
-                    self._rules = self._rules or DEFAULT_RULES
+                    self._rules = self._rules or self._default
             return self._rules, self._error
 
 

@@ -142,3 +142,19 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text),
 )
+
+# --- issue 18: the yearly village table (村社年度表) of the 强基善治指数 (migration 0006) ---
+#: One row per (village, year): the index's indicators that no case measures (analytics.index_config.VILLAGE_COLUMNS).
+village_year = Table(
+    "village_year", metadata,
+    Column("village_code", String(12), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("collective_income", Float),    # 村级集体经济经营性收入（万元）
+    Column("income_growth", Float),        # 农村居民人均可支配收入增幅（%）
+    Column("environment_score", Float),    # 人居环境测评得分
+    Column("households", Integer),
+    Column("linked_households", Integer),  # households a party member is paired with
+    Column("party_members", Integer),
+    Column("young_members", Integer),      # party members under 35
+)
+Index("ix_village_year_year", village_year.c.year, village_year.c.village_code)

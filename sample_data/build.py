@@ -19,12 +19,13 @@ from sqlalchemy.engine import Engine
 from data_access import meta as meta_store
 from data_access import migrate, rollup
 from data_access.schema import (case_rollup, case_rollup_all, case_rollup_day, case_rollup_res, cases as cases_t,
-                                grids as grids_t, regions)
+                                grids as grids_t, regions, village_year)
 from data_access.writes import derive_columns, insert_frame
 from .cases import generate_cases
 from .counties import load_city
 from .geography import Unit, build_hierarchy, sample_points
 from .names import mobile_numbers, person_names
+from .village_year import village_year_rows
 
 #: What the app builds on first run (about 40 s on a 2-core machine; see README).
 DEFAULTS = {"city": "丽水市", "years": 3, "cases": 300_000, "seed": 7}
@@ -77,6 +78,13 @@ def _region_frame(units: list[Unit], rng: np.random.Generator, duty_suffix: str)
     })
 
 
+def village_table(seed: int, villages: list[Unit], struggling: set[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The yearly village table (村社年度表) for every year the cases cover (sample_data.village_year)."""
+    frame = pd.DataFrame({"code": [v.code for v in villages], "population": [v.population for v in villages],
+                          "urban": [v.urban for v in villages], "struggling": [v.code in struggling for v in villages]})
+    return village_year_rows(seed, frame, list(range(start.year, end.year + 1)))
+
+
 def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["years"],
           cases: int = DEFAULTS["cases"], seed: int = DEFAULTS["seed"], end: dt.date | None = None,
           progress: Progress = _noop) -> BuildResult:
@@ -125,10 +133,12 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
     migrate.upgrade(engine)
     with engine.begin() as conn:
         progress(0.30, "写入区划与网格")
-        for table in (case_rollup_res, case_rollup_all, case_rollup_day, case_rollup, cases_t, grids_t, regions):
+        for table in (case_rollup_res, case_rollup_all, case_rollup_day, case_rollup, cases_t, grids_t, regions,
+                      village_year):
             conn.execute(delete(table))
         insert_frame(conn, regions, region_rows)
         insert_frame(conn, grids_t, grid_rows)
+        insert_frame(conn, village_year, village_table(seed, units["village"], bad_v, start, end))
         # Bulk load: indexes are built once at the end, which is several times faster than row by row.
         for index in cases_t.indexes:
             index.drop(conn, checkfirst=True)

@@ -1,0 +1,76 @@
+"""What the 强基善治指数 reads for one year and one region: its villages, their yearly table rows, and their
+cases counted per (village, category, resolution level, major) — aggregated in the database.
+
+Every function takes a region code (the subtree is a code range), so the scope checks of data_access
+apply here as to every other query. Portable SQL only (code ranges, integer ``day``, CASE/SUM).
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from analytics.index_config import VILLAGE_COLUMNS
+from .breakdowns import month_span
+from .codes import PREFIX_LEN, code_range, level_of, pad
+from .measures import ROLLUP_SQL, select_list
+
+#: The case measures a village's indicators and stars need (a subset of the rollup's).
+MEASURES = {k: ROLLUP_SQL[k] for k in ("received", "closed", "on_time", "local_resolved", "close_hours", "sat_n",
+                                       "sat_ok")}
+GROUP_LEVEL = {"city": "city", "county": "county", "township": "township"}
+
+
+def group_root(code: str, group: str) -> str:
+    """The region whose villages must be read so that every village of ``code`` is compared within its whole
+    comparison group (``group``: city, county or township): ``code`` itself when it is at or above that level,
+    else its ancestor at that level."""
+    lvl = level_of(code)
+    order = ("city", "county", "township", "village", "grid")
+    if order.index(lvl) <= order.index(GROUP_LEVEL[group]):
+        return code
+    return pad(code[: PREFIX_LEN[group]])
+
+
+def villages(conn: Connection, region: str) -> pd.DataFrame:
+    """code, name, population of every village under ``region`` (the region itself if it is one)."""
+    lo, hi = code_range(region)
+    rows = conn.execute(text(
+        "SELECT code, name, population FROM regions WHERE level = 'village' AND code >= :lo AND code < :hi "
+        "ORDER BY code"), {"lo": lo, "hi": hi}).mappings().all()
+    return pd.DataFrame(rows, columns=["code", "name", "population"])
+
+
+def village_table(conn: Connection, region: str, year: int) -> pd.DataFrame:
+    """The yearly village table's rows of ``year`` under ``region`` (column ``code`` + VILLAGE_COLUMNS)."""
+    lo, hi = code_range(region)
+    cols = ", ".join(VILLAGE_COLUMNS)
+    rows = conn.execute(text(
+        f"SELECT village_code AS code, {cols} FROM village_year "
+        "WHERE year = :y AND village_code >= :lo AND village_code < :hi ORDER BY village_code"),
+        {"y": int(year), "lo": lo, "hi": hi}).mappings().all()
+    return pd.DataFrame(rows, columns=["code", *VILLAGE_COLUMNS])
+
+
+def case_counts(conn: Connection, region: str, year: int) -> pd.DataFrame:
+    """Case measures of ``year`` under ``region`` per (village, category, resolution_level, is_major)."""
+    lo, hi = code_range(region)
+    key = "substr(grid_code, 1, 12)"
+    sql = (f"SELECT {key} AS village, category, resolution_level, is_major, {select_list(MEASURES)} FROM cases "
+           "WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1 "
+           f"GROUP BY {key}, category, resolution_level, is_major")
+    result = conn.execute(text(sql), {"lo": lo, "hi": hi, "d0": year * 10000 + 101, "d1": (year + 1) * 10000 + 101})
+    df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    df["is_major"] = df["is_major"].astype(bool)
+    for m in MEASURES:
+        df[m] = pd.to_numeric(df[m]).astype(float)
+    return df
+
+
+def years(conn: Connection) -> list[int]:
+    """Years that can be scored, newest first: those with cases or with rows in the village table."""
+    found = {int(y) for y in conn.execute(text("SELECT DISTINCT year FROM village_year")).scalars()}
+    span = month_span(conn)
+    if span is not None:
+        found |= set(range(span[0] // 100, span[1] // 100 + 1))
+    return sorted(found, reverse=True)
