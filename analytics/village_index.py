@@ -121,3 +121,26 @@ def parents(ev: Evaluated, cfg: IndexConfig, level: str) -> pd.DataFrame:
     parent = f["code"].str[:n].str.ljust(12, "0")
     cols = ["index", *[f"d_{d.key}" for d in cfg.dimensions], "stars"]
     return ix.parent_scores(f, parent, cols, cfg.parent)
+
+
+def scores_at(ev: Evaluated, cfg: IndexConfig, level: str) -> pd.DataFrame:
+    """Index, dimension scores and stars of every region of ``level`` (village: the villages themselves;
+    township, county, city: :func:`parents`). Index: 12-digit codes."""
+    if level == "village":
+        f = ev.frame.set_index("code")
+        cols = ["index", *[f"d_{d.key}" for d in cfg.dimensions], "stars", "of", "missed", "reasons", "rank",
+                "group_size"]
+        return f[cols].assign(villages=1)
+    return parents(ev, cfg, level)
+
+
+def ranked(kids: pd.DataFrame, scores: pd.DataFrame, before: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The children (code, name, …) with their scores, best first: ``rank`` among them (1 = best) and
+    ``change`` of the index against ``before`` (the same regions a year earlier; NaN when unknown)."""
+    out = kids.merge(scores, left_on="code", right_index=True, how="left", suffixes=("", "_v"))
+    if "rank" in out.columns:
+        out = out.rename(columns={"rank": "group_rank"})
+    out["rank"] = out["index"].rank(ascending=False, method="min")
+    prev = before["index"] if before is not None and "index" in before else pd.Series(dtype=float)
+    out["change"] = out["index"] - out["code"].map(prev)
+    return out.sort_values(["rank", "code"], na_position="last", kind="stable").reset_index(drop=True)

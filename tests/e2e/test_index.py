@@ -1,0 +1,46 @@
+"""指数评价 in a real browser at city, county and township level: no exception, console error or outside request
+(the ``page`` fixture); the index card equals the analytics layer's figure; map, ranking, stars and sensitivity
+are drawn; the XLSX export downloads; screenshots in artifacts/screenshots/."""
+import pytest
+
+from analytics import village_index as av
+from analytics.index_config import load_config
+from data_access import queries
+from data_access import village_index as vi
+
+from .conftest import metric, open_app, shoot
+
+CITY, COUNTY = "331100000000", "331127000000"
+YEAR = 2026
+
+
+def expected(engine, region: str, level: str) -> str:
+    cfg = load_config()
+    with engine.connect() as conn:
+        root = vi.group_root(region, cfg.group)
+        ev = av.evaluate(vi.villages(conn, root), vi.village_table(conn, root, YEAR), vi.case_counts(conn, root, YEAR), cfg)
+    return f"{av.scores_at(ev, cfg, level).loc[region, 'index']:.1f}"
+
+
+def test_index_page_at_city_county_and_township(page, small_sqlite):
+    with small_sqlite.connect() as conn:
+        town = queries.children(conn, COUNTY)["code"].iloc[0]
+    open_app(page, "", region=CITY)  # the app first: a deep link as the very first request reruns through app.py
+    for level, region in (("city", CITY), ("county", COUNTY), ("township", town)):
+        open_app(page, "score", region=region)
+        assert metric(page, "强基善治指数") == expected(small_sqlite, region, level), level
+        assert page.locator('[data-testid="stDeckGlJsonChart"]').count() == 1
+        assert page.get_by_text("星级平安村社").count() >= 1
+        assert page.get_by_text("稳健性：每个权重上下浮动 20% 时的名次变化").count() == 1
+        assert page.get_by_text("专家权重（AHP）").count() >= 1
+        shoot(page, f"index_{level}")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="导出指数排名（XLSX）").click()
+    assert dl.value.suggested_filename.endswith("强基善治指数.xlsx")
+    import io
+
+    import openpyxl
+    wb = openpyxl.load_workbook(io.BytesIO(open(dl.value.path(), "rb").read()))
+    ws = wb["指数排名"]
+    assert [c.value for c in ws[1]][:4] == ["名次", "名称", "区划代码", "强基善治指数"]
+    assert ws.max_row == 1 + len(queries.children(small_sqlite.connect(), town))

@@ -1,0 +1,49 @@
+"""The 指数评价 page's door to the data: the index configuration (re-read when the file changes) and the
+evaluated index of a year, cached per (comparison-group region, year, data version, configuration)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from analytics import village_index as av
+from analytics.index_config import DEFAULT_PATH, IndexConfig, config_store
+from data_access import village_index as vi
+from . import data
+
+
+def config_path() -> Path:
+    """config/index.toml, or the file named by INDEX_CONFIG."""
+    return Path(os.environ.get("INDEX_CONFIG") or DEFAULT_PATH)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str):
+    return config_store(path)
+
+
+def config() -> tuple[IndexConfig, str | None]:
+    """(config, error or None): a broken file keeps the last good configuration in force."""
+    return _store(str(config_path())).get()
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def years(version: int) -> list[int]:
+    return data._conn_call(vi.years)
+
+
+def _inputs(conn, root: str, year: int):
+    return vi.villages(conn, root), vi.village_table(conn, root, year), vi.case_counts(conn, root, year)
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def evaluated(root: str, year: int, version: int, cfg: IndexConfig) -> av.Evaluated:
+    """The index of every village under ``root`` (a whole comparison group or more) for ``year``."""
+    villages, table, counts = data._conn_call(_inputs, root, year)
+    return av.evaluate(villages, table, counts, cfg)
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def sensitivity(root: str, year: int, version: int, cfg: IndexConfig):
+    return av.sensitivity(evaluated(root, year, version, cfg), cfg)
