@@ -5,6 +5,7 @@ import streamlit as st
 from geo.layers import MAP_PX
 from ui import data
 from ui.filters import active_view, set_view
+from ui.playback import playback
 from ui.strings import t
 from ui.widgets import (breadcrumb, columns, drill_map, map_children, map_legend, map_mode, points_note,
                         ranking_bar, region_facts)
@@ -46,3 +47,6 @@ with right:
         st.info(t("map_no_children_data"))
     else:
         ranking_bar(table, view, mode, key="map_rank", scale=scale)
+
+if view.level != "grid" and st.toggle(t("play_title"), key="map_play_on", help=t("play_help")):  # issue 18
+    playback(view, mode, key="map_play")

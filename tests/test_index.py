@@ -247,3 +247,19 @@ def test_village_evaluation_by_hand():
     assert ev["index"].tolist() == pytest.approx([(0 + 3 * 50) / 4, (75 + 150) / 4, (50 + 150) / 4])
     assert ev["rank"].tolist() == [3, 1, 2]
     assert ev["stars"].tolist() == [0, 1, 1] and ev.loc["331102001001", "missed"] == "无信访维稳"
+
+
+# --- playback colours ---
+
+def test_playback_colours_use_one_scale_over_all_months():
+    from analytics.warnings import DEFAULT_RULES
+    from ui.playback import month_scales
+    hist = pd.DataFrame({"month": [202501, 202501, 202502, 202502], "code": ["a", "b", "a", "b"], "name": list("甲乙甲乙"),
+                         "closure_rate": [0.5, 1.0, 1.0, 0.75], "received": [40, 40, 40, 10]})
+    out = month_scales(hist, "closure_rate", DEFAULT_RULES)
+    assert out[202501][0]["b"] == out[202502][0]["a"]  # the same value has the same colour in every month
+    assert out[202501][0]["a"] != out[202501][0]["b"]
+    assert [sum(e.count for e in out[m][1].legend) for m in (202501, 202502)] == [2, 2]
+    warn = month_scales(hist, "warning", DEFAULT_RULES)
+    assert warn[202502][0]["b"] == DEFAULT_RULES.no_data.color  # 10 cases < min_cases: 数据不足 that month
+    assert warn[202501][0]["b"] == DEFAULT_RULES.levels[0].color

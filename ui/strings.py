@@ -341,6 +341,15 @@ ZH: dict[str, str] = {
     "idx_export": "导出指数排名（XLSX）", "idx_export_what": "强基善治指数",
     "idx_sheet": "指数排名", "idx_meta_year": "评价年度", "idx_meta_config": "指数配置文件", "idx_meta_method": "计算方法",
     "idx_meta_weights": "维度权重",
+    # --- issue 18: time playback (时间回放) ---
+    "play_title": "时间回放",
+    "play_help": "逐月播放近 12—36 个月的地图颜色，看哪里变好、哪里变差。",
+    "play_start": "▶ 播放", "play_pause": "⏸ 暂停",
+    "play_span": "回放时长", "play_span_fmt": "近 {n} 个月",
+    "play_slider": "月份",
+    "play_month": "{y}年{m}月",
+    "play_alt": "{month}各下级区域的{what}地图",
+    "play_note": "逐月回放近 {n} 个月（每 {s} 秒一个月），只更新地图，不刷新页面；指标颜色在所有月份上用同一色阶。",
 }
 
 INDICATOR_LABELS: dict[str, str] = {

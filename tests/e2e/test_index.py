@@ -44,3 +44,25 @@ def test_index_page_at_city_county_and_township(page, small_sqlite):
     ws = wb["指数排名"]
     assert [c.value for c in ws[1]][:4] == ["名次", "名称", "区划代码", "强基善治指数"]
     assert ws.max_row == 1 + len(queries.children(small_sqlite.connect(), town))
+
+
+def test_map_playback_advances_the_month_by_itself(page):
+    """地图钻取 → 时间回放 → 播放: the month shown changes without any click, and the page is not reloaded."""
+    open_app(page, "", region=COUNTY)
+    open_app(page, "map", region=COUNTY)
+    page.get_by_text("时间回放").first.click()
+    month = page.locator('[data-testid="playback-month"]')
+    month.wait_for(timeout=30000)
+    first = month.get_attribute("data-month")
+    page.evaluate("() => { window.__same_document = true; }")
+    page.get_by_role("button", name="▶ 播放").click()
+    page.wait_for_function(
+        "m => { const e = document.querySelector('[data-testid=\"playback-month\"]'); return e && e.dataset.month !== m; }",
+        arg=first, timeout=30000)
+    seen = {page.locator('[data-testid="playback-month"]').get_attribute("data-month")}
+    page.wait_for_function(
+        "m => { const e = document.querySelector('[data-testid=\"playback-month\"]'); return e && e.dataset.month !== m; }",
+        arg=next(iter(seen)), timeout=30000)
+    assert page.evaluate("() => window.__same_document === true")  # stepped in place: no reload
+    shoot(page, "map_playback")
+    page.get_by_role("button", name="⏸ 暂停").click()
