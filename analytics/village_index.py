@@ -110,7 +110,8 @@ def sensitivity(ev: Evaluated, cfg: IndexConfig, step: float = 0.2) -> pd.DataFr
     """How many villages change rank (within their groups) when each weight in force moves by ±``step``."""
     f = ev.frame.set_index("code")
     scores = f[[f"s_{i.key}" for i in cfg.indicators]].rename(columns=lambda c: c[2:])
-    return ix.sensitivity(scores, cfg.members(), ev.indicator_weights, ev.dimension_weights, f["group"], step)
+    groups = pd.Series(pd.factorize(f["group"])[0], index=f.index)  # integer keys: 30 regroupings per call
+    return ix.sensitivity(scores, cfg.members(), ev.indicator_weights, ev.dimension_weights, groups, step)
 
 
 def parents(ev: Evaluated, cfg: IndexConfig, level: str) -> pd.DataFrame:

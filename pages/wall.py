@@ -15,6 +15,7 @@ import streamlit as st
 
 from ui import data
 from ui.filters import active_view
+from ui.playback import WALL_PARAM, wall_months, wall_playback
 from ui.wall import (collect, deck, header_html, map_canvas_px, next_slot, panels_html, ticker_html, viewport,
                      wall_params)
 
@@ -24,6 +25,7 @@ SLOT = "wall_slot"      # rotation state: {"cycle", "i", "since"}
 TICK = "wall_tick"      # fragment runs so far (shown as data-tick, for tests and the soak benchmark)
 
 params, notes = wall_params(st.query_params)
+play = wall_months(st.query_params.get(WALL_PARAM))  # issue 18: month-by-month map replay
 view = active_view()
 size = viewport()
 
@@ -75,10 +77,12 @@ def live() -> None:
         return
     st.markdown(panels_html(payload), unsafe_allow_html=True)
     st.markdown(ticker_html(payload["cases"]), unsafe_allow_html=True)
-    chart = deck(payload, size)
+    chart = None if play else deck(payload, size)  # with ?playback= the map is drawn by its own fragment below
     if chart is not None:
         with st.container(key="wall_map"):
             st.pydeck_chart(chart, height=max(200, int(map_canvas_px(size)[1])))
 
 
 live()
+if play:
+    wall_playback(play, size)

@@ -67,22 +67,29 @@ def _moved(key: str) -> None:
     st.session_state[f"{key}_hold"] = True  # the person moved the slider: do not step on this run
 
 
+def _months(version: int, n: int) -> list[int]:
+    """The last ``n`` months with data (yyyymm, oldest first), up to this month; [] without cases."""
+    span = data.month_span(version)
+    if span is None:
+        return []
+    today = data.today()
+    last = min(span[1], today.year * 100 + today.month)
+    return month_list(max(span[0], shift_month(last, -(n - 1))), last)
+
+
 def playback(view, mode: str, key: str, *, height: int = geo_layers.MAP_PX) -> None:
     """Play/pause, the span (12/24/36 months) and, in a fragment, the month slider and the recoloured map."""
     version = data.data_version()
-    span = data.month_span(version)
-    if span is None:
+    if not _months(version, 1):
         return
-    today = data.today()
-    last = min(span[1], today.year * 100 + today.month)
     playing = st.session_state.get(f"{key}_playing", False)
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     bar.button(t("play_pause") if playing else t("play_start"), key=f"{key}_btn", on_click=_toggle, args=(key,),
                type="primary" if not playing else "secondary")
     months_n = bar.selectbox(t("play_span"), SPANS, key=f"{key}_span", format_func=lambda n: t("play_span_fmt", n=n),
                              width=140)
-    months = month_list(max(span[0], shift_month(last, -(months_n - 1))), last)
-    hist = history(view.region, last, len(months), version, today)
+    months = _months(version, months_n)
+    hist = history(view.region, months[-1], len(months), version, data.today())
     rules, _error = data.rules()
     scales = month_scales(hist, mode, rules)
     what = t("map_color_warning") if mode == geo_colors.WARNING else label(mode)
@@ -115,3 +122,55 @@ def playback(view, mode: str, key: str, *, height: int = geo_layers.MAP_PX) -> N
 
     frame()
     st.caption(t("play_note", n=len(months), s=STEP_SECONDS))
+
+
+# --- the wall (大屏): ?playback=12|24|36 replays the map panel month by month ---
+
+WALL_PARAM = "playback"
+
+
+def wall_months(raw: str | None) -> int:
+    """Months the wall replays from ``?playback=`` (12–36; anything else: 0 = off)."""
+    try:
+        n = int(raw or 0)
+    except ValueError:
+        return 0
+    return min(max(n, 12), 36) if n > 0 else 0
+
+
+def wall_playback(months_n: int, viewport: tuple[int, int], last_key: str = "wall_last") -> None:
+    """The wall's map panel, stepping one month every STEP_SECONDS in its own fragment (the rest of the wall keeps
+    its refresh). The region is the one the wall shows now (its last payload); colours are the warning levels."""
+    from ui.theme import WALL_MAP_CANVAS
+    from ui.wall import deck, map_canvas_px, map_features
+    left, top, _w, _h = WALL_MAP_CANVAS
+    st.html(f"<style>.st-key-wall_play {{ position: fixed !important; left: {left + 0.6}vw; top: {top + 0.6}vh; "
+            "z-index: 3; width: auto !important; font-size: 2.4vh; font-weight: 800; color: #ffd54f; "
+            "background: rgba(11,18,32,0.8); padding: 0.3vh 0.8vw; border-radius: 0.6vh; }</style>")
+
+    @st.fragment(run_every=STEP_SECONDS)
+    def step() -> None:
+        payload = st.session_state.get(last_key)
+        if payload is None or payload.get("bounds") is None:
+            return
+        version = data.data_version()
+        months = _months(version, months_n)
+        if not months:
+            return
+        rules, _error = data.rules()
+        scales = month_scales(history(payload["code"], months[-1], len(months), version, data.today()),
+                              geo_colors.WARNING, rules)
+        i = (st.session_state.get("wall_play_i", -1) + 1) % len(months)
+        st.session_state["wall_play_i"] = i
+        colors, _scale = scales.get(months[i], ({}, None))
+        shapes = data.map_shapes(payload["code"], version)
+        fc, labels = map_features(shapes, colors, rules.no_data.color)
+        chart = deck({**payload, "features": fc, "labels": labels}, viewport)
+        with st.container(key="wall_play"):
+            st.markdown(f"<div data-testid='playback-month' data-month='{months[i]}'>{t('play_wall', month=month_text(months[i]))}"
+                        "</div>", unsafe_allow_html=True)
+        if chart is not None:
+            with st.container(key="wall_map"):
+                st.pydeck_chart(chart, height=max(200, int(map_canvas_px(viewport)[1])))
+
+    step()

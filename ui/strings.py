@@ -347,6 +347,7 @@ ZH: dict[str, str] = {
     "play_start": "▶ 播放", "play_pause": "⏸ 暂停",
     "play_span": "回放时长", "play_span_fmt": "近 {n} 个月",
     "play_slider": "月份",
+    "play_wall": "回放 {month}",
     "play_month": "{y}年{m}月",
     "play_alt": "{month}各下级区域的{what}地图",
     "play_note": "逐月回放近 {n} 个月（每 {s} 秒一个月），只更新地图，不刷新页面；指标颜色在所有月份上用同一色阶。",

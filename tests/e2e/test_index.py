@@ -66,3 +66,21 @@ def test_map_playback_advances_the_month_by_itself(page):
     assert page.evaluate("() => window.__same_document === true")  # stepped in place: no reload
     shoot(page, "map_playback")
     page.get_by_role("button", name="⏸ 暂停").click()
+
+
+def test_wall_playback_advances_the_month_by_itself(page):
+    """大屏 with ?playback=12: the map panel steps through the months on its own; the wall is not reloaded."""
+    open_app(page, "", region=COUNTY)
+    open_app(page, "wall", region=COUNTY, playback=12)
+    month = page.locator('[data-testid="playback-month"]')
+    month.wait_for(timeout=30000)
+    page.evaluate("() => { window.__same_document = true; }")
+    seen = {month.get_attribute("data-month")}
+    for _ in range(2):
+        page.wait_for_function(
+            "ms => { const e = document.querySelector('[data-testid=\"playback-month\"]');"
+            " return e && !ms.includes(e.dataset.month); }", arg=sorted(seen), timeout=30000)
+        seen.add(page.locator('[data-testid="playback-month"]').get_attribute("data-month"))
+    assert len(seen) == 3 and page.evaluate("() => window.__same_document === true")
+    assert page.locator('.st-key-wall_map [data-testid="stDeckGlJsonChart"]').count() == 1
+    shoot(page, "wall_playback")
