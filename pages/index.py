@@ -172,15 +172,19 @@ def weights_section(ev, cfg, root: str, year: int, version: int) -> None:
     st.caption(t("idx_sens_note", n=len(ev.frame), group=t(f"idx_group_{cfg.group}")))
 
 
-def export_button(table: pd.DataFrame, cfg, ev, year: int, region_name: str) -> None:
+def export_button(table: pd.DataFrame, cfg, ev, year: int, region: str, region_name: str) -> None:
     from exports.index_report import export_index, filename
     cols = ["rank", "name", "code", "index", "change", *[f"d_{d.key}" for d in cfg.dimensions], "stars"]
     if "reasons" in table.columns:
         cols.append("reasons")
     out = table[cols]
-    st.download_button(t("idx_export"), key="idx_export",
-                       data=lambda: data._to_bytes(lambda f: export_index(out, cfg, year, f, region_name=region_name,
-                                                                          weights=ev.dimension_weights)),
+    record = index_data.export_recorder(region, year)
+
+    def make() -> bytes:
+        record()
+        return data._to_bytes(lambda f: export_index(out, cfg, year, f, region_name=region_name,
+                                                     weights=ev.dimension_weights))
+    st.download_button(t("idx_export"), key="idx_export", data=make,
                        file_name=filename(region_name, year),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -241,7 +245,7 @@ else:
     with right:
         st.subheader(t("idx_rank_title", child=t(f"level_{child}")))
         ranking(view, table, cfg, child == "village")
-        export_button(table, cfg, ev, year, me["name"])
+        export_button(table, cfg, ev, year, view.region, me["name"])
     pick = st.selectbox(t("idx_profile_pick"), table["code"].tolist(), format_func=dict(zip(table["code"], table["name"])).get,
                         key=f"idx_pick_{view.region}", width=260)
     sel = table.set_index("code").loc[pick]

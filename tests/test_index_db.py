@@ -189,3 +189,10 @@ def test_village_table_without_its_key_columns_is_refused(village_file):
     pd.DataFrame({"村名": ["甲村"], "党员人数": ["3"]}).to_csv(path, index=False)
     with pytest.raises(ImportFailed, match="缺少必填列：村（社区）代码、年度"):
         import_villages(engine, path)
+
+
+def test_the_index_benchmark_command_runs(small_sqlite, capsys):
+    from benchmarks import index_bench
+    assert index_bench.main([small_sqlite.url.render_as_string(hide_password=False), "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"| {name} |" in out for name in ("city", "county", "township"))

@@ -47,3 +47,20 @@ def evaluated(root: str, year: int, version: int, cfg: IndexConfig) -> av.Evalua
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
 def sensitivity(root: str, year: int, version: int, cfg: IndexConfig):
     return av.sensitivity(evaluated(root, year, version, cfg), cfg)
+
+
+def export_recorder(region: str, year: int):
+    """A function that puts one 指数 export on record (data_access.audit, with issue 15's signed-in user) when
+    this installation has the audit log; until then it does nothing. Called when the file is made."""
+    try:
+        from data_access import audit
+        from ui.auth import current_scope
+        user = current_scope().user
+    except ImportError:
+        return lambda: None
+    eng = data.engine()
+
+    def record() -> None:
+        with eng.begin() as conn:
+            audit.record(conn, user, "export_index", region=region, details={"year": year})
+    return record
