@@ -263,3 +263,26 @@ def test_playback_colours_use_one_scale_over_all_months():
     warn = month_scales(hist, "warning", DEFAULT_RULES)
     assert warn[202502][0]["b"] == DEFAULT_RULES.no_data.color  # 10 cases < min_cases: 数据不足 that month
     assert warn[202501][0]["b"] == DEFAULT_RULES.levels[0].color
+
+
+def test_index_export_is_a_coloured_ranking_with_its_method_on_record():
+    import io
+
+    import openpyxl
+
+    from exports.index_report import export_index
+    from geo.colors import indicator_scale
+    cfg = load_config()
+    dims = {f"d_{d.key}": [50.0, 70.0] for d in cfg.dimensions}
+    table = pd.DataFrame({"rank": [1, 2], "name": ["甲镇", "=HYPERLINK(1)"], "code": ["331102001000", "331102002000"],
+                          "index": [80.0, 40.0], "change": [1.5, np.nan], **dims, "stars": [5.5, 6.0]})
+    buf = io.BytesIO()
+    assert export_index(table, cfg, 2026, buf, region_name="莲都区", weights=cfg.expert_weights()[1]) == 2
+    wb = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
+    ws = wb["指数排名"]
+    assert [c.value for c in ws[1]][:5] == ["名次", "名称", "区划代码", "强基善治指数", "较上年"]
+    assert ws["B3"].value == "'=HYPERLINK(1)"  # defused
+    colours = indicator_scale(table["index"], "index").colors
+    assert ws["D2"].fill.fgColor.rgb[-6:].lower() == colours[0].lstrip("#") and ws["E3"].value is None
+    info = {r[0].value: r[1].value for r in wb["导出说明"].iter_rows()}
+    assert info["评价年度"] == "2026" and "共富发展 0.298" in info["维度权重"] and "AHP" in info["计算方法"]
