@@ -8,7 +8,7 @@ from analytics.index_config import load_config
 from data_access import queries
 from data_access import village_index as vi
 
-from .conftest import metric, open_app, shoot
+from .conftest import metric, open_app, shoot, wait_ready
 
 CITY, COUNTY = "331100000000", "331127000000"
 YEAR = 2026
@@ -22,6 +22,7 @@ def expected(engine, region: str, level: str) -> str:
     return f"{av.scores_at(ev, cfg, level).loc[region, 'index']:.1f}"
 
 
+@pytest.mark.slow
 def test_index_page_at_city_county_and_township(page, small_sqlite):
     with small_sqlite.connect() as conn:
         town = queries.children(conn, COUNTY)["code"].iloc[0]
@@ -34,6 +35,10 @@ def test_index_page_at_city_county_and_township(page, small_sqlite):
         assert page.get_by_text("稳健性：每个权重上下浮动 20% 时的名次变化").count() == 1
         assert page.get_by_text("专家权重（AHP）").count() >= 1
         shoot(page, f"index_{level}")
+    page.set_viewport_size({"width": 1024, "height": 768})  # a tablet: map and ranking stack
+    wait_ready(page)
+    assert metric(page, "强基善治指数") == expected(small_sqlite, town, "township")
+    shoot(page, "index_township_1024x768")
     with page.expect_download() as dl:
         page.get_by_role("button", name="导出指数排名（XLSX）").click()
     assert dl.value.suggested_filename.endswith("强基善治指数.xlsx")
