@@ -1,0 +1,145 @@
+"""The 督办 page in AppTest: one instruction from a region to 已办结 as the county leader and the township's
+综治中心 (switched with the demo identity), the 三色预警 and 总览 hooks, and the wall's counts."""
+import datetime as dt
+import os
+
+import pytest
+import streamlit as st
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+
+from data_access import duban
+
+from .conftest import ROOT
+
+COUNTY, CITY = "331127000000", "331100000000"
+
+
+@pytest.fixture(scope="module")
+def env(small_sqlite):
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = str(small_sqlite.url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    with small_sqlite.connect() as conn:
+        town = conn.execute(text(f"SELECT MIN(code) FROM regions WHERE parent_code='{COUNTY}'")).scalar()
+    yield small_sqlite, town
+    with small_sqlite.begin() as conn:
+        for table in ("duban_files", "duban_events", "duban"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    if before is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = before
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run(page: str, region: str, actor: str | None, at: AppTest | None = None) -> AppTest:
+    if at is None:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        at.query_params.update({"region": region, "from": "2026-01-01", "to": "2026-10-31"})
+        at.run()
+    if actor:
+        at.session_state["duban_demo_actor"] = actor
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_one_instruction_through_the_page(env):
+    engine, town = env
+    at = run("duban", COUNTY, COUNTY)
+    assert "辖区" in at.caption[0].value
+    # issue: origin 地区, the region picker's default is the view's region; the unit defaults to a township
+    at.radio(key="db_origin_False").set_value("region").run()
+    next(i for i in at.text_input if i.label == "督办事项").set_value("矛盾纠纷排查督办")
+    unit_box = next(s for s in at.selectbox if s.label.startswith("责任单位"))
+    unit_box.set_value(town)
+    next(b for b in at.button if b.label == "下发督办").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with engine.connect() as conn:
+        row = duban.listing(conn, actor_region=COUNTY, now=dt.datetime.now()).iloc[0]
+    assert (row["status"], row["unit_code"], row["title"]) == ("issued", town, "矛盾纠纷排查督办")
+    # the township signs and feeds back
+    at = run("duban", COUNTY, town, at)
+    at.selectbox(key="db_box").set_value("received").run()
+    at.session_state["db_picked"] = int(row["id"])
+    at.run()
+    button(at, "签收").click().run()
+    assert at.success and at.success[0].value == "已签收。"
+    next(a for a in at.text_area if a.label == "办理情况").set_value("已排查 5 起，化解 5 起")
+    button(at, "提交反馈").click().run()
+    assert at.success[0].value == "已反馈。"
+    # the county accepts
+    at = run("duban", COUNTY, COUNTY, at)
+    at.selectbox(key="db_box").set_value("todo")
+    at.session_state["db_picked"] = int(row["id"])
+    at.run()
+    button(at, "验收通过，办结").click().run()
+    assert at.success[0].value == "已办结。"
+    with engine.connect() as conn:
+        trail = duban.events(conn, int(row["id"]), COUNTY)
+    assert trail["to_state"].tolist() == ["issued", "signed", "fed_back", "closed"]
+    assert trail["actor_region"].tolist() == [COUNTY, town, town, COUNTY]
+    # 总览's KPI cards count it (live: whatever the filter bar's period)
+    at = run("overview", COUNTY, COUNTY, at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["督办办结率"] == "100.0%" and metrics["逾期督办"] == "0"
+
+
+def city_problem(engine) -> dict:
+    """A red (else yellow) problem of the small city's 问题清单 in October 2026: its county, indicator, level."""
+    from analytics.warnings import evaluate, load_rules, problems
+    from data_access import queries
+    from data_access.breakdowns import month_view
+    rules = load_rules(ROOT / "config" / "warning_rules.toml")
+    with engine.connect() as conn:
+        table = evaluate(queries.indicator_table(conn, month_view(CITY, 202610, dt.date(2026, 11, 29)),
+                                                 dt.datetime(2026, 11, 29)), rules)
+    probs = problems(table[~table["is_total"]], rules)
+    assert len(probs), "the small city has no red or yellow problem in October 2026"
+    return probs.iloc[0].to_dict()
+
+
+def test_warnings_page_shows_each_problems_duban_state(env):
+    engine, _town = env
+    p = city_problem(engine)
+    with engine.begin() as conn:
+        town = conn.execute(text(f"SELECT MIN(code) FROM regions WHERE parent_code='{p['code']}'")).scalar()
+        duban.create(conn, actor="县", actor_region=p["code"], region_code=p["code"], unit_code=town, title="整改",
+                     origin="warning", indicator=p["indicator"], month=202610, level_name=p["level_name"],
+                     deadline=dt.datetime.now() + dt.timedelta(days=3))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params.update({"region": CITY, "from": "2026-01-01", "to": "2026-10-31", "month": "2026-10"})
+    at = run("warnings", CITY, p["code"], at)
+    assert any(m.value.startswith("**问题清单的督办情况（1 / ") for m in at.markdown)
+    table = next(d for d in at.dataframe if "duban" in d.value.columns)
+    shown = table.value
+    row = shown[(shown["name"] == p["name"]) & (shown["indicator"] == p["indicator_name"])]
+    assert row["duban"].tolist() == ["已下发"]
+    assert (shown["duban"] == "未督办").sum() == len(shown) - 1
+
+
+def test_a_township_sees_nothing_of_another(env):
+    engine, town = env
+    with engine.begin() as conn:
+        other = conn.execute(text(f"SELECT MAX(code) FROM regions WHERE parent_code='{COUNTY}'")).scalar()
+        i = duban.create(conn, actor="县", actor_region=COUNTY, region_code=other, unit_code=other, title="别人的督办",
+                         deadline=dt.datetime.now() + dt.timedelta(days=3))
+    def shown(at):
+        cells = " ".join(d.value.astype(str).to_string() for d in at.dataframe)
+        return cells + " ".join(m.value for m in at.markdown) + " ".join(h.value for h in at.subheader)
+
+    at = run("duban", COUNTY, COUNTY)  # the county sent it: listed
+    assert "别人的督办" in shown(at)
+    at = run("duban", COUNTY, town, at)  # another township: neither listed nor opened by its id
+    at.session_state["db_picked"] = i
+    at.run()
+    assert "别人的督办" not in shown(at)
