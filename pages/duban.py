@@ -77,7 +77,8 @@ def issue_form(view, actor: str, actor_region: str, version: int) -> None:
                 return
             labels = {r.id: t("db_case_label", id=r.id, category=r.category, place=f"{r.township}{r.village}",
                               days=r.days_overdue) for r in cases.itertuples(index=False)}
-            case_ids = st.multiselect(t("db_cases"), list(labels), format_func=labels.get, key="db_cases")
+            case_ids = st.multiselect(t("db_cases"), list(labels), format_func=labels.get, key="db_cases",
+                                      placeholder=t("db_pick_cases"))
             if not case_ids:
                 st.caption(t("db_pick_cases"))
                 return
@@ -125,7 +126,8 @@ def listing(view, actor_region: str, at: dt.datetime) -> pd.DataFrame:
     boxes = list(duban.BOXES)
     cols = st.columns([3, 3, 2, 3])
     box = cols[0].selectbox(t("db_box"), boxes, format_func=lambda b: t(f"db_box_{b}"), key=BOX_KEY)
-    picked = cols[1].multiselect(t("db_statuses"), list(states.STATES), format_func=state_name, key="db_statuses")
+    picked = cols[1].multiselect(t("db_statuses"), list(states.STATES), format_func=state_name, key="db_statuses",
+                                placeholder=t("db_all_states"))
     overdue = cols[2].checkbox(t("db_overdue_only"), key="db_overdue")
     words = cols[3].text_input(t("db_search"), key="db_words")
     inside = st.toggle(t("db_in_view", name=data.region(view.region, data.data_version())["name"]), value=False,

@@ -1,38 +1,26 @@
 """The 督办 page in AppTest: one instruction from a region to 已办结 as the county leader and the township's
 综治中心 (switched with the demo identity), the 三色预警 and 总览 hooks, and the wall's counts."""
 import datetime as dt
-import os
 
 import pytest
-import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from data_access import duban
 
 from .conftest import ROOT
+from .test_app import regions  # noqa: F401 - the fixture
 
 COUNTY, CITY = "331127000000", "331100000000"
 
 
 @pytest.fixture(scope="module")
-def env(small_sqlite):
-    before = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = str(small_sqlite.url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    with small_sqlite.connect() as conn:
-        town = conn.execute(text(f"SELECT MIN(code) FROM regions WHERE parent_code='{COUNTY}'")).scalar()
-    yield small_sqlite, town
+def env(regions, small_sqlite):
+    """The app on the small city (test_app's fixture); this module's instructions removed afterwards."""
+    yield small_sqlite, regions["township"]
     with small_sqlite.begin() as conn:
         for table in ("duban_files", "duban_events", "duban"):
             conn.execute(text(f"DELETE FROM {table}"))
-    if before is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = before
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run(page: str, region: str, actor: str | None, at: AppTest | None = None) -> AppTest:
@@ -101,8 +89,8 @@ def city_problem(engine) -> dict:
     from data_access.breakdowns import month_view
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     with engine.connect() as conn:
-        table = evaluate(queries.indicator_table(conn, month_view(CITY, 202610, dt.date(2026, 11, 29)),
-                                                 dt.datetime(2026, 11, 29)), rules)
+        now = dt.datetime.now().replace(second=0, microsecond=0)  # what the page takes as its as-of time
+        table = evaluate(queries.indicator_table(conn, month_view(CITY, 202610, now.date()), now), rules)
     probs = problems(table[~table["is_total"]], rules)
     assert len(probs), "the small city has no red or yellow problem in October 2026"
     return probs.iloc[0].to_dict()
@@ -143,3 +131,29 @@ def test_a_township_sees_nothing_of_another(env):
     at.session_state["db_picked"] = i
     at.run()
     assert "别人的督办" not in shown(at)
+
+
+def test_the_wall_shows_open_and_overdue_instructions_by_region(env):
+    engine, town = env
+    past = dt.datetime.now() - dt.timedelta(days=10)
+    with engine.begin() as conn:
+        for t in ("duban_files", "duban_events", "duban"):
+            conn.execute(text(f"DELETE FROM {t}"))
+        duban.create(conn, actor="县", actor_region=COUNTY, region_code=town, unit_code=town, title="逾期",
+                            deadline=past + dt.timedelta(days=2), now=past)
+        duban.create(conn, actor="县", actor_region=COUNTY, region_code=town, unit_code=town, title="在办",
+                     deadline=dt.datetime.now() + dt.timedelta(days=5))
+        closed = duban.create(conn, actor="县", actor_region=COUNTY, region_code=town, unit_code=town, title="已办结",
+                              deadline=dt.datetime.now() + dt.timedelta(days=5))
+        for step, who in (("sign", town), ("feedback", town), ("accept", COUNTY)):
+            duban.act(conn, closed, step, actor="x", actor_region=who, text_="办了")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params.update({"region": COUNTY, "to": "2026-10-31"})
+    at.run()
+    at.switch_page("pages/wall.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    html = " ".join(m.value for m in at.markdown)
+    assert 'data-testid="wall-duban" data-open="2" data-overdue="1"' in html
+    assert "督办 在办 2 · 逾期 1" in html
+    assert at.session_state["wall_last"]["duban"]["by_child"] == {town: (2, 1)}

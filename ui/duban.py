@@ -72,16 +72,16 @@ def problems_panel(probs: pd.DataFrame, month: int, view) -> None:
         "level": probs["level_name"].to_numpy(),
         "duban": [status_text(key[(c, i)].status, key[(c, i)].deadline, now) if (c, i) in key else t("db_none")
                   for c, i in zip(probs["code"], probs["indicator"])],
-        "no": [int(key[(c, i)].id) if (c, i) in key else None for c, i in zip(probs["code"], probs["indicator"])],
+        "no": [str(int(key[(c, i)].id)) if (c, i) in key else "" for c, i in zip(probs["code"], probs["indicator"])],
     })
-    st.markdown(f"**{t('db_problems_title', n=int(shown['no'].notna().sum()), of=len(shown))}**")
+    st.markdown(f"**{t('db_problems_title', n=int((shown['no'] != '').sum()), of=len(shown))}**")
     from .widgets import colored, table_height
     colors = pd.DataFrame({"level": probs["color"].to_numpy()}, index=shown.index)
     cfg = {"name": st.column_config.TextColumn(t("warn_col_region")),
            "indicator": st.column_config.TextColumn(t("warn_col_indicator")),
            "level": st.column_config.TextColumn(t("warn_col_level")),
            "duban": st.column_config.TextColumn(t("db_col_duban")),
-           "no": st.column_config.NumberColumn(t("db_col_id"), format="%d")}
+           "no": st.column_config.TextColumn(t("db_col_id"), width="small")}
     event = st.dataframe(colored(shown, colors), column_config=cfg, hide_index=True, width="stretch",
                          key=f"db_probs_{view.region}_{month}", on_select="rerun", selection_mode="single-row",
                          height=table_height(len(shown), 12))

@@ -339,7 +339,7 @@ ZH: dict[str, str] = {
     "db_box": "列表",
     "db_box_all": "辖区内全部", "db_box_todo": "待我办理", "db_box_sent": "我下发的",
     "db_box_received": "交我办理的", "db_box_units": "交下属单位的",
-    "db_statuses": "状态",
+    "db_statuses": "状态", "db_all_states": "全部状态",
     "db_overdue_only": "只看逾期",
     "db_search": "搜索（事项、要求、反馈、单位）",
     "db_in_view": "只看 {name} 的督办",
