@@ -157,3 +157,22 @@ def test_the_wall_shows_open_and_overdue_instructions_by_region(env):
     assert 'data-testid="wall-duban" data-open="2" data-overdue="1"' in html
     assert "督办 在办 2 · 逾期 1" in html
     assert at.session_state["wall_last"]["duban"]["by_child"] == {town: (2, 1)}
+
+
+def test_issue_from_overdue_cases(env):
+    engine, _town = env
+    at = run("duban", COUNTY, COUNTY)
+    at.radio(key="db_origin_False").set_value("case").run()
+    cases = at.multiselect(key="db_cases")
+    picked = [label.split(" · ")[0] for label in cases.options[:2]]  # labels start with the case id
+    assert len(picked) == 2, "the small city's county has overdue cases"
+    cases.set_value(picked).run()
+    assert not at.exception, [e.value for e in at.exception]
+    title = next(i for i in at.text_input if i.label == "督办事项").value
+    assert "2 件逾期事件督办" in title
+    button(at, "下发督办").click().run()
+    assert at.success and at.success[0].value.startswith("已向")
+    with engine.connect() as conn:
+        row = duban.listing(conn, actor_region=COUNTY, now=dt.datetime.now(), words="逾期事件督办").iloc[0]
+    assert row["origin"] == "case" and sorted(row["case_ids"].split(",")) == sorted(picked)
+    assert row["region_code"].startswith(COUNTY[:6])
