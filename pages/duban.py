@@ -61,9 +61,14 @@ def unit_options(actor_region: str, about: str, version: int) -> tuple[list[str]
 def issue_form(view, actor: str, actor_region: str, version: int) -> None:
     pre = st.session_state.get(PREFILL)
     with st.expander(t("db_issue_section"), expanded=bool(pre), icon=":material/send:"):
-        origins = (["warning"] if pre else []) + ["case", "region"]
+        first = pre.get("origin") if pre else None  # warning (三色预警) or region (the map)
+        origins = (["warning"] if first == "warning" else []) + (["region", "case"] if first == "region" else
+                                                                 ["case", "region"])
         origin = st.radio(t("db_origin"), origins, format_func=lambda o: t(f"db_origin_{o}"), horizontal=True,
-                          key=f"db_origin_{bool(pre)}")
+                          key=f"db_origin_{first}")
+        if pre and st.button(t("db_clear_prefill"), key="db_clear_prefill"):
+            st.session_state.pop(PREFILL, None)
+            st.rerun()
         about, indicator, month, level, case_ids, default_title = None, None, None, None, [], ""
         if origin == "warning":
             about, indicator, month, level = pre["region"], pre["indicator"], pre["month"], pre["level"]
@@ -86,16 +91,17 @@ def issue_form(view, actor: str, actor_region: str, version: int) -> None:
             about = duban.common_region(grids)
             default_title = t("db_title_case", n=len(case_ids), place=data.region(about, version)["name"])
         else:
-            kids = data.children(view.region, version)
-            options = [c for c in [view.region, *kids["code"]] if within(c, actor_region) and len(c) == 12]
+            base = pre["region"] if first == "region" else view.region
+            kids = data.children(base, version)
+            options = [c for c in [base, *kids["code"]] if within(c, actor_region) and len(c) == 12]
             if not options:
                 st.info(t("db_region_outside"))
                 return
-            names = {view.region: data.region(view.region, version)["name"], **dict(zip(kids["code"], kids["name"]))}
-            about = st.selectbox(t("db_region"), options, format_func=names.get, key=f"db_region_{view.region}",
+            names = {base: data.region(base, version)["name"], **dict(zip(kids["code"], kids["name"]))}
+            about = st.selectbox(t("db_region"), options, format_func=names.get, key=f"db_region_{base}",
                                  help=t("db_region_help"))
             default_title = t("db_title_region", name=names[about])
-        if not within(about, actor_region):
+        if about is None or not within(about, actor_region):
             st.warning(t("db_region_outside"))
             return
         codes, names, index = unit_options(actor_region, about, version)

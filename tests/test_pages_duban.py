@@ -46,7 +46,7 @@ def test_one_instruction_through_the_page(env):
     at = run("duban", COUNTY, COUNTY)
     assert "辖区" in at.caption[0].value
     # issue: origin 地区, the region picker's default is the view's region; the unit defaults to a township
-    at.radio(key="db_origin_False").set_value("region").run()
+    at.radio(key="db_origin_None").set_value("region").run()
     next(i for i in at.text_input if i.label == "督办事项").set_value("矛盾纠纷排查督办")
     unit_box = next(s for s in at.selectbox if s.label.startswith("责任单位"))
     unit_box.set_value(town)
@@ -162,7 +162,7 @@ def test_the_wall_shows_open_and_overdue_instructions_by_region(env):
 def test_issue_from_overdue_cases(env):
     engine, _town = env
     at = run("duban", COUNTY, COUNTY)
-    at.radio(key="db_origin_False").set_value("case").run()
+    at.radio(key="db_origin_None").set_value("case").run()
     cases = at.multiselect(key="db_cases")
     picked = [label.split(" · ")[0] for label in cases.options[:2]]  # labels start with the case id
     assert len(picked) == 2, "the small city's county has overdue cases"
@@ -176,3 +176,21 @@ def test_issue_from_overdue_cases(env):
         row = duban.listing(conn, actor_region=COUNTY, now=dt.datetime.now(), words="逾期事件督办").iloc[0]
     assert row["origin"] == "case" and sorted(row["case_ids"].split(",")) == sorted(picked)
     assert row["region_code"].startswith(COUNTY[:6])
+
+
+def test_issue_about_the_region_on_the_map(env):
+    engine, town = env
+    at = run("map", COUNTY, COUNTY)
+    name = at.session_state["view"].region  # the county itself: nothing picked on the map
+    assert name == COUNTY
+    button(at, "对“景宁畲族自治县”下发督办").click().run()  # st.switch_page to 督办 …
+    at.switch_page("pages/duban.py").run()  # … which AppTest must be told to stay on
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="db_origin_region").value == "region"
+    assert at.selectbox(key=f"db_region_{COUNTY}").value == COUNTY
+    unit = next(s for s in at.selectbox if s.label.startswith("责任单位"))
+    assert unit.value == town  # the first township of the 责任清单
+    button(at, "下发督办").click().run()
+    with engine.connect() as conn:
+        row = duban.listing(conn, actor_region=COUNTY, now=dt.datetime.now(), words="景宁畲族自治县督办").iloc[0]
+    assert (row["origin"], row["region_code"], row["unit_code"]) == ("region", COUNTY, town)

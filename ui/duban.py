@@ -97,6 +97,21 @@ def problems_panel(probs: pd.DataFrame, month: int, view) -> None:
             st.switch_page("pages/duban.py")
 
 
+def region_button(code: str) -> None:
+    """On the map: 对“<region>”下发督办, for a user who may issue about it (the region inside their own)."""
+    from data_access.codes import code_range, level_of
+    _name, region, _role = current_actor()
+    if not region or level_of(region) not in ("city", "county", "township") or len(code) != 12:
+        return
+    lo, hi = code_range(region)
+    if not lo <= code < hi:
+        return
+    name = data.region(code, data.data_version())["name"]
+    if st.button(t("db_issue_about_region", name=name), key=f"db_region_btn_{code}", icon=":material/send:"):
+        st.session_state[PREFILL] = {"origin": "region", "region": code, "name": name}
+        st.switch_page("pages/duban.py")
+
+
 # --- 大屏: open and overdue instructions by region ---
 
 def wall_counts(code: str, at: dt.datetime) -> dict:

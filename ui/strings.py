@@ -377,6 +377,8 @@ ZH: dict[str, str] = {
     "db_problems_title": "问题清单的督办情况（{n} / {of} 项已督办）",
     "db_problems_note": "选中一行后可下发督办（当前身份：{actor}）。",
     "db_issue_from_problem": "对“{name} · {indicator}”下发督办",
+    "db_issue_about_region": "对“{name}”下发督办",
+    "db_clear_prefill": "不从该问题/地区下发，清除",
     "db_wall_total": "督办 在办 {open} · 逾期 {overdue}",
     "db_wall_chip": "督办 {open} · 逾期 {overdue}",
     "db_wall_chip_open": "督办 {open}",
