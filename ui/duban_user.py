@@ -25,6 +25,11 @@ def _from_user(user) -> tuple[str, str | None, str] | None:
     return (str(name), get("region"), str(get("role") or "viewer")) if name else None
 
 
+def _label(unit, person) -> str:
+    """钟梅娜（景宁畲族自治县委政法委）: the 责任清单's person and unit."""
+    return f"{person}（{unit}）" if person else str(unit)
+
+
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
 def demo_actors(version: int) -> dict[str, tuple[str, str, str]]:
     """region code -> (name, region code, role) of every demo identity: city, counties, townships."""
@@ -33,7 +38,7 @@ def demo_actors(version: int) -> dict[str, tuple[str, str, str]]:
     out = {}
 
     def add(code: str, unit, person) -> None:
-        out[code] = (f"{person}（{unit}）" if person else str(unit), code, "exporter")
+        out[code] = (_label(unit, person), code, "exporter")
 
     add(root, me.get("duty_unit") or me["name"], me.get("duty_person"))
     for c in data.duty_list(root, version).itertuples(index=False):
@@ -49,11 +54,14 @@ def current_actor() -> tuple[str, str | None, str]:
     if signed_in:
         return signed_in
     version = data.data_version()
-    actors = demo_actors(version)
     code = st.session_state.get(DEMO_KEY)
-    if code not in actors:
-        code = data.root_code(version)
-    return actors[code]
+    if code is None:  # nobody picked one (the wall, 总览 …): the city, without listing every identity
+        root = data.root_code(version)
+        me = data.region(root, version)
+        unit, person = me.get("duty_unit") or me["name"], me.get("duty_person")
+        return (_label(unit, person), root, "exporter")
+    actors = demo_actors(version)
+    return actors.get(code) or actors[data.root_code(version)]
 
 
 def demo_picker() -> None:
