@@ -1,6 +1,7 @@
 """督办 in a real browser: one instruction from a red (or yellow) problem of 三色预警 to 已办结, as two users —
 the county leader and the township's 综治中心, switched with the demo identity (the lead rewires it to sign-in)
 — and seen on the wall while it is open and after it is closed."""
+import datetime as dt
 import re
 
 import pytest
@@ -83,7 +84,7 @@ def test_from_a_red_problem_to_closed_as_two_users(page, loop_db):
     wait_ready(page)
     assert "下发督办" in page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
     with loop_db.connect() as conn:
-        row = duban.listing(conn, actor_region=county, now=__import__("datetime").datetime.now()).iloc[0]
+        row = duban.listing(conn, actor_region=county, now=dt.datetime.now()).iloc[0]
     assert (row["origin"], row["indicator"], row["unit_code"], row["status"]) == \
         ("warning", problem["indicator"], town[0], "issued")
     assert wall_counts(page, county) == ("1", "0", 1)
