@@ -48,6 +48,7 @@ PAGES = [
     st.Page("pages/cases.py", title=t("page_cases"), icon=":material/task_alt:", url_path="cases"),
     st.Page("pages/warnings.py", title=t("page_warnings"), icon=":material/traffic:", url_path="warnings"),
     st.Page("pages/index.py", title=t("page_index"), icon=":material/leaderboard:", url_path="score"),
+    st.Page("pages/duban.py", title=t("page_duban"), icon=":material/assignment_turned_in:", url_path="duban"),
     st.Page("pages/data.py", title=t("page_data"), icon=":material/download:", url_path="data"),
     st.Page("pages/import.py", title=t("page_import"), icon=":material/upload_file:", url_path="import"),
     st.Page("pages/wall.py", title=t("page_wall"), icon=":material/tv:", url_path="wall"),

@@ -158,3 +158,65 @@ village_year = Table(
     Column("young_members", Integer),      # party members under 35
 )
 Index("ix_village_year_year", village_year.c.year, village_year.c.village_code)
+# --- issue 19: 督办 (supervised instructions), revision 0007 ---
+#: One row per instruction (督办事项). ``unit_code`` is the responsible unit's region (its 责任清单 row in
+#: ``regions``: duty_unit, duty_person); ``author_region`` the issuing centre's. Derived on each step so the
+#: loop's measures are plain SUM/COUNT: ``first_feedback_at``, ``feedback_on_time`` (1/0, set once at the first
+#: feedback) and ``close_hours`` (created → accepted, set at acceptance).
+duban = Table(
+    "duban", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("region_code", String(12), nullable=False),
+    Column("origin", String(12), nullable=False),  # warning / case / region
+    Column("indicator", String(32)),
+    Column("month", Integer),
+    Column("level_name", String(16)),
+    Column("case_ids", Text),
+    Column("unit_code", String(12), nullable=False),
+    Column("unit_name", String(64), nullable=False),
+    Column("unit_person", String(32)),
+    Column("title", String(200), nullable=False),
+    Column("body", Text),
+    Column("deadline", DateTime, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("author_region", String(12), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("first_feedback_at", DateTime),
+    Column("feedback_on_time", SmallInteger),
+    Column("feedback", Text),
+    Column("closed_at", DateTime),
+    Column("close_hours", Float),
+    Column("returns", Integer, nullable=False, server_default="0"),
+)
+Index("ix_duban_unit", duban.c.unit_code, duban.c.status)
+Index("ix_duban_author", duban.c.author_region, duban.c.status)
+Index("ix_duban_region", duban.c.region_code, duban.c.indicator)
+
+#: Every step of every instruction: who, when, from which state to which, and what they wrote.
+duban_events = Table(
+    "duban_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("duban_id", Integer, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("actor_region", String(12), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_state", String(12)),
+    Column("to_state", String(12), nullable=False),
+    Column("text", Text),
+)
+
+#: Files a unit attaches to its feedback (bytes in the database, so backups and replicas carry them).
+duban_files = Table(
+    "duban_files", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("duban_id", Integer, nullable=False, index=True),
+    Column("event_id", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+)

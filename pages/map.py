@@ -4,6 +4,7 @@ import streamlit as st
 
 from geo.layers import MAP_PX
 from ui import data
+from ui.duban import region_button as duban_region_button
 from ui.filters import active_view, set_view
 from ui.playback import playback
 from ui.strings import t
@@ -43,6 +44,7 @@ with right:
             st.rerun()
     else:
         region_facts(table.iloc[0], mode, t("map_current"))
+    duban_region_button(selected or view.region)  # issue 19: 督办 about the region on the map
     if view.level == "grid":
         st.info(t("map_no_children_data"))
     else:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from geo.layers import COMPACT_MAP_PX
 from ui import data
+from ui.duban import kpi_cards as duban_kpi_cards
 from ui.filters import active_view
 from ui.strings import t
 from ui.widgets import breadcrumb, columns, drill_map, indicator_table, kpi_cards, map_legend, map_mode, ranking_list
@@ -21,6 +22,7 @@ table = data.indicator_table(view, at, version)
 before = data.indicator_table(view.previous(), at, version)
 st.caption(f"{view.date_from} 至 {view.date_to} · {t('data_as_of', time=at.strftime('%Y-%m-%d %H:%M'))}")
 kpi_cards(table.iloc[0], before.iloc[0])
+duban_kpi_cards(view)  # issue 19: 督办办结率 / 逾期督办
 st.subheader(t("map_section"))
 mode = map_mode("ov_ind")
 evaluated = data.evaluated(view, at, version)

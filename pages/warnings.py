@@ -13,6 +13,7 @@ from analytics.warnings import level_color, level_counts, level_name, problems
 from data_access.breakdowns import month_list, month_view, shift_month as shift
 from ui import data, fmt
 from ui.filters import active_view, set_view
+from ui.duban import problems_panel
 from ui.strings import PERCENT, UNITS, label, t
 from ui.widgets import breadcrumb, colored, level_cards, plot, table_height
 
@@ -306,6 +307,7 @@ else:
     report(kids, prev_kids, year_kids, rules, view)
     changes(kids, prev_kids, year_kids, rules)
     probs = problem_list(kids, rules)
+    problems_panel(probs, month, view)  # issue 19: each problem's 督办 state, and issuing one
     duty(kids, probs, rules, view.region, version)
     history(view.region, month, at, version, today, rules)
     rules_box(rules)

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT
 
-PAGES = ["overview", "map", "cases", "warnings", "index", "data", "import", "wall"]
+PAGES = ["overview", "map", "cases", "warnings", "index", "duban", "data", "import", "wall"]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from data_access.codes import CHILD_LEVEL, is_code, level_of
 from data_access.view import View
 from . import fmt
 from .strings import label, t
+from .duban import wall_chip as duban_wall_chip, wall_counts as duban_wall_counts, wall_title as duban_wall_title
 from .theme import WALL_BOXES, WALL_MAP_CANVAS, WALL_TITLE_VH
 
 DESIGN_W, DESIGN_H = 1920, 1080
@@ -186,6 +187,7 @@ def collect(code: str, ref: dt.date, at: dt.datetime, version: int, live_today: 
         "cases": cases.reset_index(drop=True),
         "features": fc, "labels": labels, "bounds": bounds,
         "stamp": dt.datetime.now().replace(microsecond=0),
+        "duban": duban_wall_counts(code, at),  # issue 19: open and overdue instructions by region
     }
 
 
@@ -366,7 +368,7 @@ def rank_html(p: dict) -> str:
                 f'{_e(t("wall_rank_overdue"))} {_e(fmt.value("overdue", r["overdue"]))}')
         items.append(f'<div class="item" data-code="{_e(r["code"])}"><div class="no" style="background:{_e(r["color"])}">{i}</div>'
                      f'<div class="name">{_e(r["name"])}</div><div class="nums">{nums}</div>'
-                     f'<div class="chips">{chips}</div></div>')
+                     f'<div class="chips">{chips}{duban_wall_chip(p, r["code"])}</div></div>')
     if all(r["overall"] <= 0 for r in p["rank"]) and any(r["overall"] == 0 for r in p["rank"]):
         items.append(f'<div class="wall-empty" style="height:auto;padding-top:1vh">'
                      f'{_e(t("wall_rank_all_good", child=child))}</div>')
@@ -384,7 +386,7 @@ def panels_html(p: dict) -> str:
         kpi_html(p),
         _panel("mix", _e(t("wall_mix_title", period=month)), mix_svg(p["mix"], *_design_size("mix"))),
         _panel("trend", _e(t("wall_trend_title")), trend_svg(p["trend"], *_design_size("trend"))),
-        _panel("rank", _e(t("wall_rank_title", child=child, period=month)), rank_html(p)),
+        _panel("rank", _e(t("wall_rank_title", child=child, period=month)), rank_html(p), extra=duban_wall_title(p)),
         _panel("map", _e(t("wall_map_title", child=child, period=month)), map_body,
                extra=f'<span class="wall-legend" data-testid="wall-legend">{legend}</span>'),
     ])
