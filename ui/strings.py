@@ -312,7 +312,6 @@ ZH: dict[str, str] = {
     "col_overall_level": "综合预警",
     "col_level_of": "{name}预警",
     "fair_by_level": "分层级阈值：{items}",
-    "wall_due_note": "办结率按应办结口径（已过时限或已办结的事件）",
 }
 
 INDICATOR_LABELS: dict[str, str] = {
