@@ -113,11 +113,11 @@ class Rules:
 DEFAULT_RULES = Rules(
     levels=(Level("green", "绿", "#2e7d32"), Level("yellow", "黄", "#f9a825"), Level("red", "红", "#c62828")),
     indicators=(
-        IndicatorRule("closure_rate", "办结率", "higher_better", (0.95, 0.90), 2.0),
-        IndicatorRule("on_time_rate", "按期办结率", "higher_better", (0.90, 0.80), 1.0),
-        IndicatorRule("overdue_rate", "逾期率", "lower_better", (0.05, 0.10), 2.0),
-        IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.90, 0.80), 1.0),
-        IndicatorRule("local_rate", "就地化解率", "higher_better", (0.85, 0.75), 1.0),
+        IndicatorRule("closure_rate", "办结率", "higher_better", (0.97, 0.92), 2.0),
+        IndicatorRule("on_time_rate", "按期办结率", "higher_better", (0.92, 0.82), 1.0),
+        IndicatorRule("overdue_rate", "逾期率", "lower_better", (0.03, 0.08), 2.0),
+        IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.93, 0.85), 1.0),
+        IndicatorRule("local_rate", "就地化解率", "higher_better", (0.86, 0.75), 1.0),
     ),
     min_cases=1, prior_cases=20.0, small_sample=30,
     score_thresholds=(0.5, 1.5),

@@ -103,8 +103,8 @@ def test_shipped_rules_load_and_match_builtin_defaults():
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     assert dataclasses.replace(rules, source=DEFAULT_RULES.source) == DEFAULT_RULES
     assert [lv.name for lv in rules.levels] == ["绿", "黄", "红"]
-    assert rules.indicator("closure_rate").thresholds == (0.95, 0.90)
-    assert rules.indicator("overdue_rate").thresholds == (0.05, 0.10)
+    assert rules.indicator("closure_rate").thresholds == (0.97, 0.92)
+    assert rules.indicator("overdue_rate").thresholds == (0.03, 0.08)
     assert rules.min_cases == 1 and rules.combine == "worst"
     assert rules.prior_cases == 20 and rules.small_sample == 30
     assert rules.source == "config/warning_rules.toml"   # named relative to the project, not the server's path
