@@ -501,8 +501,8 @@ def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: 
     """
     raw = _values(df, ind.key)
     parts = RATE_PARTS.get(ind.key)
-    if rules.prior_cases <= 0 or parts is None or not all(c in df.columns for c in parts):
-        return raw
+    if rules.prior_cases <= 0 or parts is None or not all(c in df.columns for c in (ind.key, *parts)):
+        return raw  # a missing indicator column stays "no data", even when its parts are there
     x, n = (np.nan_to_num(_values(df, c)) for c in parts)
     parent = parent_rate(df, *parts)
     s = np.asarray(standard, dtype=float)

@@ -203,3 +203,9 @@ def test_rules_file_named_relative_to_the_project(tmp_path):
     assert shown_path(ROOT / "config" / "warning_rules.toml") == "config/warning_rules.toml"
     assert shown_path(tmp_path / "x.toml") == str(tmp_path / "x.toml")
     assert DEFAULT_RULES.prior_cases == 20
+
+
+def test_missing_indicator_column_stays_no_data_even_with_its_parts(rates):
+    df = pd.DataFrame({"code": ["A"], "received": [100], "overdue": [50], "closure_rate": [0.99]})
+    out = evaluate(df, rates)
+    assert out["level_overdue_rate"].tolist() == [-1] and out["overall_name"].tolist() == ["绿"]
