@@ -16,8 +16,10 @@ Measures (additive, one row per region):
     d0 … d12        closed cases per duration class (DURATION_EDGES), for the median
 
 Derived (per row):
-    closure_rate = closed / received           (办结率)
-    on_time_rate = on_time / closed            (按期办结率)
+    due          = closed + overdue            (应办结: closed, or open past the deadline)
+    closure_rate = closed / due                (办结率, 应办结口径)
+    on_time_rate = on_time / due               (按期办结率, 应办结口径)
+    overdue_rate = overdue / received          (逾期率: 逾期未办结 per case received, shown as %)
     local_rate   = local_resolved / closed     (就地化解率)
     satisfaction_rate = sat_ok / sat_n         (满意率)
     mean_close_hours = close_hours / closed    (平均办结时长)
@@ -25,6 +27,12 @@ Derived (per row):
     per_10k = received / population * 10 000  (万人发案率, for the period, not annualised)
 
 A rate whose denominator is zero is NaN ("no data"), never 0 and never 100 %.
+
+Why 应办结 (due) and not 受理 (received) under the closure and on-time rates: a case reported yesterday
+with a 15-day deadline is not a failure yet. Counting it as one painted every running month and every
+year-to-date red (issue 13). With ``due`` a period is judged on the cases it was already obliged to
+finish, whatever its length or how far it has run; for a period long past ``due`` equals ``received``
+except for the few cases still open inside their deadline, so the classic figures do not move.
 """
 from __future__ import annotations
 
@@ -43,21 +51,31 @@ SUM_MEASURES: tuple[str, ...] = (
 ) + DURATION_COLUMNS
 
 RATE_COLUMNS: tuple[str, ...] = (
-    "closure_rate", "on_time_rate", "local_rate", "satisfaction_rate",
+    "due", "closure_rate", "on_time_rate", "overdue_rate", "local_rate", "satisfaction_rate",
     "mean_close_hours", "median_close_hours", "per_10k",
 )
 
 #: The indicators a person picks from (map colour, rankings, warning rules), in display order.
 INDICATORS: tuple[str, ...] = (
-    "received", "closed", "closure_rate", "on_time_rate", "overdue", "open",
+    "received", "closed", "closure_rate", "on_time_rate", "overdue", "overdue_rate", "open",
     "mean_close_hours", "median_close_hours", "local_rate", "satisfaction_rate", "per_10k",
 )
 
 #: True where a higher value is better; used for "best/worst" and default colour direction.
 HIGHER_IS_BETTER: dict[str, bool] = {
     "received": False, "closed": True, "closure_rate": True, "on_time_rate": True,
-    "overdue": False, "open": False, "mean_close_hours": False, "median_close_hours": False,
+    "overdue": False, "overdue_rate": False, "open": False, "mean_close_hours": False, "median_close_hours": False,
     "local_rate": True, "satisfaction_rate": True, "per_10k": False,
+}
+
+#: Each rate that counts cases: (numerator, denominator) among the measures. The warning rules use them to
+#: pool a parent's rate and to judge small numbers (analytics.warnings); ``due`` is derived (closed + overdue).
+RATE_PARTS: dict[str, tuple[str, str]] = {
+    "closure_rate": ("closed", "due"),
+    "on_time_rate": ("on_time", "due"),
+    "overdue_rate": ("overdue", "received"),
+    "local_rate": ("local_resolved", "closed"),
+    "satisfaction_rate": ("sat_ok", "sat_n"),
 }
 
 #: Satisfaction codes stored on a case.
@@ -113,9 +131,12 @@ def derive(measures: pd.DataFrame) -> pd.DataFrame:
     hist = np.column_stack([m[c] for c in DURATION_COLUMNS]) if len(measures) else np.zeros((0, len(DURATION_COLUMNS)))
     population = (measures["population"].fillna(0).to_numpy(dtype=float) if "population" in measures.columns
                   else np.zeros(len(measures)))
+    due = m["closed"] + m["overdue"]
     derived = {
-        "closure_rate": _ratio(m["closed"], m["received"]),
-        "on_time_rate": _ratio(m["on_time"], m["closed"]),
+        "due": due,
+        "closure_rate": _ratio(m["closed"], due),
+        "on_time_rate": _ratio(m["on_time"], due),
+        "overdue_rate": _ratio(m["overdue"], m["received"]),
         "local_rate": _ratio(m["local_resolved"], m["closed"]),
         "satisfaction_rate": _ratio(m["sat_ok"], m["sat_n"]),
         "mean_close_hours": _ratio(m["close_hours"], m["closed"]),

@@ -12,6 +12,18 @@ Semantics, stated once:
     * a missing indicator column or a NaN value is "no data" for that indicator and is ignored
       by the combination (never red);
     * a region with fewer than ``min_cases`` received cases is 数据不足 overall;
+    * thresholds of a row: the longest matching per-region override, else the row's level in the
+      indicator's ``by_level`` table, else the indicator's default ``thresholds`` (counts such as 逾期未办结
+      are not comparable between a county-year and a village-month: judge them as a rate, e.g.
+      ``overdue_rate`` = per case received, or give them per-level thresholds);
+    * small numbers (a Bayesian estimate with a prior at the standard): a rate that counts cases
+      (``analytics.indicators.RATE_PARTS``: closed / due, …) is judged as ``(x + m·s) / (n + m)``: the
+      region's own x of n cases plus ``m = prior_cases`` reference cases exactly at the standard s (the
+      boundary of the best level). Three cases with one late move a village from the standard toward
+      "worse", not to red; with hundreds of cases the region's own rate decides. Why the standard and not
+      the parent's rate: with the parent as prior, every village of a township that has one bad month
+      inherits its red, whatever its own cases say. ``judged_<key>`` holds the value judged;
+      ``small_sample`` marks rows with fewer than ``small_sample`` received cases, which pages label;
     * ``combine = "worst"`` takes the worst indicator level; ``"weighted"`` takes the weighted mean
       of the level indices and maps it with ``score_thresholds`` (score <= t[0] -> level 0, ...),
       by default ``[0.5, 1.5, ...]`` (rounding, .5 going to the better level).
@@ -31,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.indicators import INDICATORS
+from analytics.indicators import INDICATORS, RATE_PARTS
 
 DIRECTIONS = ("higher_better", "lower_better")
 COMBINE_MODES = ("worst", "weighted")
@@ -40,6 +52,8 @@ NO_DATA = -1
 EPS = 1e-9
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+#: Region levels a ``by_level`` table may name (the ``level`` column of an indicator table).
+REGION_LEVELS = ("city", "county", "township", "village", "grid")
 
 
 class RulesError(ValueError):
@@ -60,6 +74,8 @@ class IndicatorRule:
     direction: str
     thresholds: tuple[float, ...]
     weight: float = 1.0
+    #: (region level, thresholds) pairs replacing ``thresholds`` for rows of that level.
+    by_level: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     @property
     def higher_better(self) -> bool:
@@ -79,6 +95,10 @@ class Rules:
     indicators: tuple[IndicatorRule, ...]
     no_data: Level = Level("no_data", "数据不足", "#9e9e9e")
     min_cases: int = 30
+    #: Strength m of the shrinkage toward the parent's rate, in cases (0: judge the raw rate).
+    prior_cases: float = 0.0
+    #: Rows with fewer received cases than this are marked 样本较少 (pages say how they were judged).
+    small_sample: int = 0
     combine: str = "worst"
     score_thresholds: tuple[float, ...] = ()
     overrides: tuple[Override, ...] = ()
@@ -93,12 +113,13 @@ class Rules:
 DEFAULT_RULES = Rules(
     levels=(Level("green", "绿", "#2e7d32"), Level("yellow", "黄", "#f9a825"), Level("red", "红", "#c62828")),
     indicators=(
-        IndicatorRule("closure_rate", "办结率", "higher_better", (0.95, 0.90), 2.0),
-        IndicatorRule("on_time_rate", "按期办结率", "higher_better", (0.90, 0.80), 1.0),
-        IndicatorRule("overdue", "逾期未办结", "lower_better", (5.0, 20.0), 2.0),
-        IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.90, 0.80), 1.0),
-        IndicatorRule("local_rate", "就地化解率", "higher_better", (0.85, 0.75), 1.0),
+        IndicatorRule("closure_rate", "办结率", "higher_better", (0.97, 0.92), 2.0),
+        IndicatorRule("on_time_rate", "按期办结率", "higher_better", (0.92, 0.82), 1.0),
+        IndicatorRule("overdue_rate", "逾期率", "lower_better", (0.03, 0.08), 2.0),
+        IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.93, 0.85), 1.0),
+        IndicatorRule("local_rate", "就地化解率", "higher_better", (0.86, 0.75), 1.0),
     ),
+    min_cases=1, prior_cases=20.0, small_sample=30,
     score_thresholds=(0.5, 1.5),
 )
 
@@ -244,7 +265,7 @@ def _indicators(chk: _Checker, data: dict, n_levels: int) -> tuple[IndicatorRule
             chk.fail(sec, None, f"未知的指标 {key}（可用：{'、'.join(INDICATORS)}）")
         if not isinstance(t, dict):
             chk.fail("indicators", key, f"指标 {key} 应写成一段 [indicators.{key}]")
-        _check_keys(chk, sec, t, {"name", "direction", "thresholds", "weight"}, who)
+        _check_keys(chk, sec, t, {"name", "direction", "thresholds", "weight", "by_level"}, who)
         name = _text(chk, sec, t, "name", who)
         direction = t.get("direction")
         if direction not in DIRECTIONS:
@@ -255,7 +276,21 @@ def _indicators(chk: _Checker, data: dict, n_levels: int) -> tuple[IndicatorRule
         weight = t.get("weight", 1)
         if not _number(weight) or weight <= 0:
             chk.fail(sec, "weight", f"{who}的权重 weight 应是大于 0 的数，实际 {weight!r}")
-        out.append(IndicatorRule(key, name, direction, thresholds, float(weight)))
+        out.append(IndicatorRule(key, name, direction, thresholds, float(weight),
+                                 _by_level(chk, sec, t.get("by_level", {}), n_levels, direction, key)))
+    return tuple(out)
+
+
+def _by_level(chk: _Checker, sec: str, raw, n_levels: int, direction: str, key: str) -> tuple:
+    """``[indicators.<key>.by_level]``: thresholds per region level (county = [...], village = [...])."""
+    if not isinstance(raw, dict):
+        chk.fail(sec, "by_level", f"指标 {key} 的 by_level 应写成一段 [indicators.{key}.by_level]")
+    sub = f"{sec}.by_level"
+    out = []
+    for level, values in raw.items():
+        if level not in REGION_LEVELS:
+            chk.fail(sub, level, f"指标 {key} 的分级阈值中有未知的层级 {level}（可用：{'、'.join(REGION_LEVELS)}）")
+        out.append((level, _thresholds(chk, sub, level, values, n_levels, direction, f"指标 {key} 在 {level} 层级")))
     return tuple(out)
 
 
@@ -304,30 +339,50 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     """Parse and validate the TOML text of a rules file (see the module docstring)."""
     data = load_toml(text, path)
     chk = _Checker(path, text)
-    _check_keys(chk, "", data, {"min_cases", "combine", "score_thresholds", "no_data", "levels", "indicators",
-                                "overrides"}, "文件顶层")
+    _check_keys(chk, "", data, {"min_cases", "prior_cases", "small_sample", "combine", "score_thresholds", "no_data",
+                                "levels", "indicators", "overrides"}, "文件顶层")
     levels = _levels(chk, data)
     min_cases = data.get("min_cases", 30)
     if not isinstance(min_cases, int) or isinstance(min_cases, bool) or min_cases < 0:
         chk.fail("", "min_cases", f"min_cases 应是不小于 0 的整数，实际 {min_cases!r}")
+    prior_cases = data.get("prior_cases", 0)
+    if not _number(prior_cases) or prior_cases < 0:
+        chk.fail("", "prior_cases", f"prior_cases 应是不小于 0 的数（参照事件数，0 表示不做小样本修正），实际 {prior_cases!r}")
+    small_sample = data.get("small_sample", 0)
+    if not isinstance(small_sample, int) or isinstance(small_sample, bool) or small_sample < 0:
+        chk.fail("", "small_sample", f"small_sample 应是不小于 0 的整数，实际 {small_sample!r}")
     combine = data.get("combine", "worst")
     if combine not in COMBINE_MODES:
         chk.fail("", "combine", f"combine 应为 \"worst\" 或 \"weighted\"，实际 {combine!r}")
     indicators = _indicators(chk, data, len(levels))
     return Rules(
         levels=levels, indicators=indicators, no_data=_no_data(chk, data, levels), min_cases=min_cases,
-        combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
+        prior_cases=float(prior_cases), small_sample=small_sample, combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
         overrides=_overrides(chk, data, indicators, len(levels)), source=str(path),
     )
 
 
+#: The project folder: a rules file inside it is named relative to it (config/warning_rules.toml), so pages
+#: and messages never show the server's absolute paths.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def shown_path(path) -> str:
+    """``path`` relative to the project when it lies inside it (as a staff member would find it), else as given."""
+    try:
+        return Path(path).resolve().relative_to(PROJECT_DIR).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
 def load_rules(path) -> Rules:
     """Read and validate a rules file; raises :class:`RulesError` with a Chinese message."""
+    name = shown_path(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise RulesError(f"预警规则文件 {path} 无法读取：{e}") from None
-    return parse_rules(text, path)
+        raise RulesError(f"预警规则文件 {name} 无法读取：{e}") from None
+    return parse_rules(text, name)
 
 
 class RulesStore:
@@ -384,18 +439,24 @@ def _level(rules: Rules, idx) -> Level:
     return rules.levels[int(idx)]
 
 
-def thresholds_for(rules: Rules, code: str, key: str) -> tuple[float, ...]:
-    """Thresholds of indicator ``key`` for region ``code`` (longest matching override wins)."""
-    best = rules.indicator(key).thresholds
+def thresholds_for(rules: Rules, code: str, key: str, level: str | None = None) -> tuple[float, ...]:
+    """Thresholds of indicator ``key`` for region ``code`` (of ``level``): longest matching override, else
+    the level's ``by_level`` entry, else the default."""
+    ind = rules.indicator(key)
+    best = dict(ind.by_level).get(level, ind.thresholds)
     for o in rules.overrides:  # sorted by prefix length, so a longer match comes later
         if str(code).startswith(o.prefix) and key in dict(o.thresholds):
             best = dict(o.thresholds)[key]
     return best
 
 
-def _threshold_matrix(rules: Rules, codes: pd.Series, ind: IndicatorRule) -> np.ndarray:
-    """One row of thresholds per region: the default, replaced by the longest matching override."""
+def _threshold_matrix(rules: Rules, codes: pd.Series, ind: IndicatorRule, levels: pd.Series | None = None) -> np.ndarray:
+    """One row of thresholds per region: the default, the row level's ``by_level`` entry, then the longest
+    matching override."""
     t = np.tile(np.asarray(ind.thresholds, dtype=float), (len(codes), 1))
+    if levels is not None:
+        for level, values in ind.by_level:
+            t[(levels == level).to_numpy()] = values
     for o in rules.overrides:
         values = dict(o.thresholds).get(ind.key)
         if values is not None:
@@ -429,35 +490,79 @@ def _combine(levels: np.ndarray, rules: Rules) -> np.ndarray:
     return np.where(wsum > 0, overall, NO_DATA)
 
 
-def evaluate(df: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """Add ``level_<indicator>`` for each rule, ``overall``, ``overall_name`` and ``overall_color``.
+def parent_rate(df: pd.DataFrame, num: str, den: str) -> float:
+    """The parent's rate num/den: the ``is_total`` row when the table has one, else all rows pooled (every
+    measure is additive, so the sum of the children is the parent)."""
+    rows = df
+    if "is_total" in df.columns and df["is_total"].fillna(False).astype(bool).any():
+        rows = df[df["is_total"].fillna(False).astype(bool)]
+    n = float(np.nansum(_values(rows, den)))
+    return float(np.nansum(_values(rows, num))) / n if n > 0 else math.nan
 
-    ``df``: one row per region with ``code``, ``name``, ``received`` and indicator columns.
+
+def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: np.ndarray) -> np.ndarray:
+    """The value of indicator ``ind`` that the thresholds judge, per row.
+
+    A case-counting rate (RATE_PARTS) whose parts are in ``df`` is judged as ``(x + m·r) / (n + m)``: the
+    region's own x of n cases plus ``m = rules.prior_cases`` reference cases at the rate r, which is the
+    parent's rate but never worse than the standard (``standard``: the boundary of the best level, per row).
+    So a region is presumed as good as its parent, and never presumed below the standard, until its own cases
+    show otherwise; with hundreds of cases its own rate decides. No cases (n = 0) stays "no data".
+    Anything else, or ``m = 0``, is judged as it is.
+    """
+    raw = _values(df, ind.key)
+    parts = RATE_PARTS.get(ind.key)
+    if rules.prior_cases <= 0 or parts is None or not all(c in df.columns for c in (ind.key, *parts)):
+        return raw  # a missing indicator column stays "no data", even when its parts are there
+    x, n = (np.nan_to_num(_values(df, c)) for c in parts)
+    parent = parent_rate(df, *parts)
+    s = np.asarray(standard, dtype=float)
+    if not math.isnan(parent):
+        s = np.maximum(s, parent) if ind.higher_better else np.minimum(s, parent)
+    m = rules.prior_cases
+    out = np.full(len(df), np.nan)
+    np.divide(x + m * s, n + m, out=out, where=n > 0)
+    return out
+
+
+def evaluate(df: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Add ``judged_<indicator>`` and ``level_<indicator>`` for each rule, ``overall``, ``overall_name``,
+    ``overall_color`` and ``small_sample``.
+
+    ``df``: one row per region with ``code``, ``name``, ``received``, the indicator columns, ``level`` (for
+    by-level thresholds) and the measures of RATE_PARTS (for the small-number judgement). Rows are judged
+    one by one, so any table of that shape works (children, children by month, another module's measures).
     """
     out = df.copy()
     codes = out["code"].astype(str) if "code" in out.columns else pd.Series([""] * len(out), index=out.index)
+    levels = out["level"].astype(str) if "level" in out.columns else None
     cols = []
     for ind in rules.indicators:
         col = f"level_{ind.key}"
-        out[col] = _levels_of(_values(out, ind.key), _threshold_matrix(rules, codes, ind), ind.higher_better)
+        t = _threshold_matrix(rules, codes, ind, levels)
+        judged = judged_values(out, ind, rules, t[:, 0])
+        out[f"judged_{ind.key}"] = judged
+        out[col] = _levels_of(judged, t, ind.higher_better)
         cols.append(col)
     overall = _combine(out[cols].to_numpy(dtype=int).reshape(len(out), len(cols)), rules)
     received = np.nan_to_num(_values(out, "received"), nan=0.0)
     out["overall"] = np.where(received < rules.min_cases, NO_DATA, overall).astype(int)
     out["overall_name"] = [level_name(rules, i) for i in out["overall"]]
     out["overall_color"] = [level_color(rules, i) for i in out["overall"]]
+    out["small_sample"] = (received < rules.small_sample) & (received >= max(rules.min_cases, 1))
     return out
 
 
 PROBLEM_COLUMNS = ("code", "name", "indicator", "indicator_name", "value", "level", "level_name", "color",
-                   "threshold", "gap")
+                   "threshold", "gap", "judged", "small_sample")
 
 
 def problems(df_evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """问题清单: one row per (region, indicator) below the best level, worst first.
 
-    ``threshold`` is the boundary of the better level the value missed; ``gap`` is how far off it is
-    in the indicator's own unit, positive = how much must improve. Regions with fewer than
+    ``value`` is the indicator as measured, ``judged`` the value the thresholds judged (they differ for a
+    small sample, see :func:`judged_values`); ``threshold`` is the boundary of the better level the judged
+    value missed; ``gap`` is how far off it is in the indicator's own unit, positive = how much must improve. Regions with fewer than
     ``min_cases`` received cases are left out (their levels are 数据不足 overall).
     """
     df = df_evaluated
@@ -471,13 +576,18 @@ def problems(df_evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         if not len(rows):
             continue
         values = _values(df, ind.key)[rows]
-        threshold = _threshold_matrix(rules, codes, ind)[rows, levels[rows] - 1]
+        judged = (_values(df, f"judged_{ind.key}") if f"judged_{ind.key}" in df.columns else _values(df, ind.key))[rows]
+        lv = df["level"].astype(str) if "level" in df.columns else None
+        threshold = _threshold_matrix(rules, codes, ind, lv)[rows, levels[rows] - 1]
+        small = (df["small_sample"].to_numpy(dtype=bool) if "small_sample" in df.columns
+                 else np.zeros(len(df), dtype=bool))[rows]
         parts.append(pd.DataFrame({
             "code": codes.to_numpy()[rows], "name": names.to_numpy()[rows], "indicator": ind.key,
             "indicator_name": ind.name, "value": values, "level": levels[rows],
             "level_name": [level_name(rules, i) for i in levels[rows]],
             "color": [level_color(rules, i) for i in levels[rows]], "threshold": threshold,
-            "gap": threshold - values if ind.higher_better else values - threshold,
+            "gap": threshold - judged if ind.higher_better else judged - threshold,
+            "judged": judged, "small_sample": small,
         }))
     if not parts:
         return pd.DataFrame(columns=list(PROBLEM_COLUMNS))

@@ -195,7 +195,7 @@ def export(args) -> str:
                 raise CliError(f"{exc}请检查 --region（数据库 {safe_url(url)}）。") from None
             _check_values(conn, "category", view.categories, "事件类别")
             _check_values(conn, "source", view.sources, "事件来源")
-            rules = tables.load_default_rules() if (args.what == "report" or args.warning) else None
+            rules = tables.load_default_rules() if (args.what in ("report", "indicators") or args.warning) else None
             if args.what == "cases":
                 regions = None
                 if args.warning:
@@ -215,8 +215,9 @@ def export(args) -> str:
                 rows = tables.export_cases(conn, q, args.fmt, tmp, region_name=name, unmask=args.unmask,
                                            warning=args.warning)
             elif args.what == "indicators":
-                rows = tables.export_indicators(queries.indicator_table(conn, view, at), view, args.fmt, tmp,
-                                                region_name=name, as_of=at)
+                from analytics.warnings import evaluate
+                rows = tables.export_indicators(evaluate(queries.indicator_table(conn, view, at), rules), view,
+                                                args.fmt, tmp, region_name=name, as_of=at, rules=rules)
             else:
                 from analytics.warnings import evaluate
                 month = tables.month_view(view, *_month(args.month, d1))

@@ -195,17 +195,42 @@ def _named(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def indicator_columns() -> list[ColumnSpec]:
-    return [ColumnSpec("name", t("col_name")), ColumnSpec("code", t("col_code")),
+def indicator_columns(rules: Rules | None = None) -> list[ColumnSpec]:
+    """The indicator table's columns; with ``rules``: 综合预警, each rule indicator's level and 样本较少 first."""
+    levels = [] if rules is None else [
+        ColumnSpec("overall_name", t("col_overall_level")),
+        *[ColumnSpec(f"level_name_{r.key}", t("col_level_of", name=r.name)) for r in rules.indicators],
+        ColumnSpec("small_sample_text", t("fair_small_mark"))]
+    return [ColumnSpec("name", t("col_name")), ColumnSpec("code", t("col_code")), *levels,
             *[_indicator_spec(i) for i in INDICATORS], ColumnSpec("population", t("col_population"), "int")]
 
 
+def level_frame(evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """An evaluated table (analytics.warnings.evaluate) with level names and colours per rule indicator."""
+    out = _named(evaluated)
+    for r in rules.indicators:
+        out[f"level_name_{r.key}"] = [level_name(rules, i) for i in out[f"level_{r.key}"]]
+        out[f"color_{r.key}"] = [level_color(rules, i) for i in out[f"level_{r.key}"]]
+    small = out["small_sample"].astype(bool) if "small_sample" in out.columns else pd.Series(False, index=out.index)
+    out["small_sample_text"] = [t("fair_small_mark") if v else "" for v in small]
+    return out
+
+
 def export_indicators(table: pd.DataFrame, view: View, fmt: str, target: Target, *, region_name: str,
-                      as_of: dt.datetime, now: dt.datetime | None = None) -> int:
-    """The children-indicator table (ui.data.indicator_table / queries.indicator_table) as a file."""
+                      as_of: dt.datetime, now: dt.datetime | None = None, rules: Rules | None = None) -> int:
+    """The children-indicator table (ui.data.indicator_table / queries.indicator_table) as a file.
+
+    ``rules`` with a ``table`` evaluated under them: also each child's 综合预警 and per-indicator levels, for
+    any period (XLSX cells filled with the colours), and the rules file in the metadata."""
     meta = [*view_meta(view, region_name), (t("export_meta_as_of"), as_of.strftime("%Y-%m-%d %H:%M")),
             (t("export_meta_exported_at"), (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S"))]
-    return write(fmt, [_named(table)], indicator_columns(), target, sheet=t("export_sheet_indicators"), meta=meta)
+    if rules is None or "overall" not in table.columns:
+        return write(fmt, [_named(table)], indicator_columns(), target, sheet=t("export_sheet_indicators"), meta=meta)
+    fills = None
+    if FORMATS[fmt][1] is None:
+        fills = {**{f"level_name_{r.key}": f"color_{r.key}" for r in rules.indicators}, "overall_name": "overall_color"}
+    return write(fmt, [level_frame(table, rules)], indicator_columns(rules), target,
+                 sheet=t("export_sheet_indicators"), meta=[*meta, *rules_meta(rules)], fills=fills)
 
 
 def report_columns(rules: Rules) -> list[ColumnSpec]:
@@ -216,10 +241,7 @@ def report_columns(rules: Rules) -> list[ColumnSpec]:
 
 def report_frame(evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """An evaluated indicator table with a colour column per rule indicator (``color_<key>``)."""
-    out = _named(evaluated)
-    for r in rules.indicators:
-        out[f"color_{r.key}"] = [level_color(rules, i) for i in out[f"level_{r.key}"]]
-    return out
+    return level_frame(evaluated, rules)
 
 
 def report_fills(rules: Rules) -> dict[str, str]:

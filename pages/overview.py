@@ -33,4 +33,5 @@ with map_col:
 with rank_col:
     ranking_list(evaluated, view, mode, scale=scale)
 st.subheader(t("children_table"))
-indicator_table(table, view, key="ov_table")
+indicator_table(evaluated, view, key="ov_table", rules=data.rules()[0])
+st.caption(t("fair_method"))

@@ -71,7 +71,7 @@ def report(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame,
     prev_overall = dict(zip(prev_kids["code"], prev_kids["overall"]))
     year_overall = dict(zip(year_kids["code"], year_kids["overall"]))
     shown = pd.DataFrame({
-        "name": kids["name"],
+        "name": small_names(kids),
         "overall": [level_name(rules, i) for i in kids["overall"]],
         "prev": [level_name(rules, prev_overall.get(c)) for c in kids["code"]],
         "year": [level_name(rules, year_overall.get(c)) for c in kids["code"]],
@@ -101,6 +101,12 @@ def report(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame,
             set_view(view.with_region(code))
             st.rerun()
     st.caption(t("warn_report_note") + t("drill_hint"))
+
+
+def small_names(kids: pd.DataFrame) -> list[str]:
+    """Names, marked 样本较少 where the small-number judgement applied (analytics.warnings.judged_values)."""
+    small = kids["small_sample"] if "small_sample" in kids.columns else [False] * len(kids)
+    return [t("fair_name_small", name=n) if s else n for n, s in zip(kids["name"], small)]
 
 
 def changes(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules) -> None:
@@ -154,6 +160,12 @@ def gap_text(rule, gap) -> str:
     return t("warn_gap_less" if rule.higher_better else "warn_gap_more", v=v)
 
 
+def value_text(key: str, value, judged) -> str:
+    """The measured value, and the judged one when the small-number judgement moved it."""
+    shown, by = fmt.value(key, value), fmt.value(key, judged)
+    return shown if by == shown or pd.isna(judged) else t("fair_judged", value=shown, judged=by)
+
+
 def problem_list(kids: pd.DataFrame, rules) -> pd.DataFrame:
     probs = problems(kids, rules)
     st.subheader(t("warn_problems", n=len(probs)))
@@ -163,7 +175,7 @@ def problem_list(kids: pd.DataFrame, rules) -> pd.DataFrame:
     rule = {i.key: i for i in rules.indicators}
     shown = pd.DataFrame({
         "name": probs["name"], "indicator": probs["indicator_name"],
-        "value": [fmt.value(k, v) for k, v in zip(probs["indicator"], probs["value"])],
+        "value": [value_text(k, v, j) for k, v, j in zip(probs["indicator"], probs["value"], probs["judged"])],
         "level": probs["level_name"],
         "threshold": [threshold_text(rule[k], v) for k, v in zip(probs["indicator"], probs["threshold"])],
         "gap": [gap_text(rule[k], g) for k, g in zip(probs["indicator"], probs["gap"])],
@@ -269,6 +281,9 @@ def rules_box(rules) -> None:
                "thresholds": st.column_config.TextColumn(t("warn_col_thresholds")),
                "weight": st.column_config.TextColumn(t("warn_col_weight"))}
         st.dataframe(pd.DataFrame(rows), column_config=cfg, hide_index=True, width="stretch")
+        by_level = [f"{ind.name} {t('level_' + lvl)} {list(v)}" for ind in rules.indicators for lvl, v in ind.by_level]
+        if by_level:
+            st.caption(t("fair_by_level", items=t("warn_sep_items").join(by_level)))
         if rules.overrides:
             items = t("warn_sep_items").join(
                 t("warn_override_item", prefix=o.prefix,
@@ -301,6 +316,8 @@ else:
     kids = kids.sort_values(["overall", "code"], ascending=[False, True], ignore_index=True)  # worst first
     st.caption(t("warn_caption", month=month_label(month, today), n=len(kids), path=rules.source,
                  combine=t(f"warn_combine_{rules.combine}"), min=rules.min_cases, no_data=rules.no_data.name))
+    st.caption(t("fair_method") + (t("fair_small", mark=t("fair_small_mark"), n=rules.small_sample,
+                                                   m=f"{rules.prior_cases:g}") if rules.prior_cases > 0 else ""))
     if view.categories or view.sources or view.statuses:
         st.info(t("warn_filters_ignored"))
     counts(kids, prev_kids, rules)

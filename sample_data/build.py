@@ -90,7 +90,8 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
           progress: Progress = _noop) -> BuildResult:
     """Replace the database's contents with a generated sample city. Raises UnknownCity."""
     t0 = time.perf_counter()
-    end = end or dt.date.today()
+    now = dt.datetime.now().replace(microsecond=0)
+    end = end or now.date()
     start = dt.date(end.year - years, end.month, 1) if years > 0 else end.replace(day=1)
     rng = np.random.default_rng(seed)
     progress(0.02, f"读取{city}真实县级边界")
@@ -128,7 +129,9 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
     gen["township_name"] = gen["township_code"].map(town_names)
     gen["village_name"] = gen["village_code"].map(village_names)
     gen["points"] = [sample_points(rng, g.geometry, 24) for g in grid_units]
-    case_rows = derive_columns(generate_cases(rng, gen, cases, start, end, bad_t, bad_v))
+    # Built today: nothing later than this moment (issue 13: the ticker showed 23:51 at 20:21).
+    case_rows = derive_columns(generate_cases(rng, gen, cases, start, end, bad_t, bad_v,
+                                              until=now if end == now.date() else None))
 
     migrate.upgrade(engine)
     with engine.begin() as conn:

@@ -85,8 +85,13 @@ def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 
 
 def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, start: dt.date, end: dt.date,
-                   struggling_townships: set[str], struggling_villages: set[str]) -> pd.DataFrame:
+                   struggling_townships: set[str], struggling_villages: set[str],
+                   until: dt.datetime | None = None) -> pd.DataFrame:
     """``n_cases`` cases reported between ``start`` and ``end`` (inclusive) in ``grids``.
+
+    ``until``: the moment the data is as of when it falls inside ``end`` (the generator runs today): nothing
+    is reported, dispatched or closed after it. The last day's reports are squeezed into the hours before it
+    (same number of cases), so the case list and the wall's ticker never show a case from the future.
 
     ``grids`` needs: code, village_code, township_code, county_code, population, urban, points (array of
     (lon, lat) pairs inside the grid), township_name, county_name.
@@ -108,6 +113,14 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     cat = _choice_rows(rng, mix)
     hour = rng.choice(24, n_cases, p=_hour_profile())
     reported = days.to_numpy()[d] + (hour * 3600 + rng.integers(0, 3600, n_cases)).astype("timedelta64[s]")
+    end_ts = np.datetime64(pd.Timestamp(end) + pd.Timedelta(days=1))
+    day_end = pd.Timestamp(end)
+    if until is not None and day_end <= pd.Timestamp(until) < day_end + pd.Timedelta(days=1):
+        last = reported >= np.datetime64(day_end)
+        share = (pd.Timestamp(until) - day_end) / pd.Timedelta(days=1)
+        offset = (reported[last] - np.datetime64(day_end)).astype("timedelta64[s]").astype(float)
+        reported[last] = np.datetime64(day_end) + (offset * share).astype("timedelta64[s]")
+        end_ts = np.datetime64(pd.Timestamp(until))
     src_probs = np.tile(SOURCE_MIX, (n_cases, 1))
     src_probs[cat == CATEGORIES.index("信访诉求"), 2] *= 6
     src = _choice_rows(rng, src_probs)
@@ -118,7 +131,6 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     slow = np.where(bad, 2.8, 1.0)
     hours = deadline_h * 0.22 * slow * rng.lognormal(0, 0.95, n_cases)
     never = rng.random(n_cases) < np.where(bad, 0.10, 0.004)
-    end_ts = np.datetime64(pd.Timestamp(end) + pd.Timedelta(days=1))
     closed = reported + (hours * 3600).astype("timedelta64[s]")
     still_open = never | (closed >= end_ts)
     reopened = ~still_open & (rng.random(n_cases) < 0.003)

@@ -279,11 +279,11 @@ def test_ranking_best_first_with_previous_period_and_min_cases():
 
 def test_ranking_uses_the_indicator_warning_level():
     from analytics.warnings import DEFAULT_RULES, evaluate
-    now = evaluate(table([("331102001000", 100, 0.90, 50), ("331102002000", 100, 0.99, 1)]), DEFAULT_RULES)
+    now = evaluate(table([("331102001000", 100, 0.95, 50), ("331102002000", 100, 0.99, 1)]), DEFAULT_RULES)
     r = breakdowns.ranking(now, now, "closure_rate", min_cases=30)
-    assert r["level"].tolist() == [0, 1]                         # 0.99 green, 0.90 yellow (closure rule)
+    assert r["level"].tolist() == [0, 1]                         # 0.99 green, 0.95 yellow (closure rule [0.97, 0.92])
     r = breakdowns.ranking(now, now, "received", min_cases=30)
-    assert sorted(r["level"].tolist()) == [0, 2]                 # no rule for received: the overall level
+    assert sorted(r["level"].tolist()) == [0, 1]                 # no rule for received: the overall level
 
 
 def test_page_query_bundles_run(small_db):

@@ -97,15 +97,28 @@ def test_same_seed_same_data_other_seed_other_data():
     assert [u.name for u in a["township"]] != [u.name for u in c["township"]]
 
 
-def _mini_cases(seed):
+def _mini_cases(seed, until=None, end=dt.date(2025, 12, 31)):
     grids = pd.DataFrame({
         "code": ["331102001001001", "331102001201001"], "village_code": ["331102001001", "331102001201"],
         "township_code": ["331102001000"] * 2, "county_code": ["331102000000"] * 2, "population": [3000, 800],
         "urban": [True, False], "points": [np.array([[119.9, 28.4]]), np.array([[119.8, 28.5]])],
         "township_name": ["某街道"] * 2, "village_name": ["甲社区", "乙村"],
     })
-    return generate_cases(np.random.default_rng(seed), grids, 5000, dt.date(2025, 1, 1), dt.date(2025, 12, 31),
-                          {"331102001000"}, set())
+    return generate_cases(np.random.default_rng(seed), grids, 5000, dt.date(2025, 1, 1), end,
+                          {"331102001000"}, set(), until=until)
+
+
+def test_nothing_happens_after_the_moment_the_generator_runs():
+    """Built at 20:21 on the last day: no case reported, dispatched or closed later (issue 13)."""
+    now = dt.datetime(2025, 12, 31, 20, 21)
+    a = _mini_cases(5, until=now)
+    assert len(a) == 5000
+    for col in ("reported_at", "dispatched_at", "closed_at"):
+        assert (a[col].dropna() <= now).all(), col
+    last_day = a[a["reported_at"] >= "2025-12-31"]
+    assert len(last_day) > 0 and last_day["reported_at"].max() > dt.datetime(2025, 12, 31, 12)
+    # a past end date is untouched by ``until`` elsewhere
+    pd.testing.assert_frame_equal(_mini_cases(5, until=dt.datetime(2026, 3, 1, 9)), _mini_cases(5))
 
 
 def test_cases_are_deterministic_and_believable():

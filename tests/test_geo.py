@@ -229,12 +229,13 @@ def test_warning_colours_come_from_the_rules_including_no_data():
 
 def test_color_by_uses_evaluated_overall_levels():
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
-    table = pd.DataFrame({"code": ["a", "b"], "name": ["甲", "乙"], "received": [100, 3],
-                          "closure_rate": [0.99, 0.5], "overdue": [0, 0]})
+    table = pd.DataFrame({"code": ["a", "b"], "name": ["甲", "乙"], "received": [100, 0],
+                          "closure_rate": [0.99, float("nan")], "overdue": [0, 0]})
     ev = evaluate(table, rules)
     s = colors.color_by(ev, colors.WARNING, rules)
     assert s.colors == list(ev["overall_color"])
-    assert s.colors[1] == rules.no_data.color  # too few cases: 数据不足, never red
+    assert s.colors[0] == rules.levels[0].color
+    assert s.colors[1] == rules.no_data.color  # no cases: 数据不足, never red
 
 
 def test_rgba():

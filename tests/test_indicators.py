@@ -31,8 +31,11 @@ def test_six_cases_by_hand():
     row = derive(measures_from_cases(SIX, AS_OF).assign(population=20000)).iloc[0]
     assert row["received"] == 6
     assert row["closed"] == 3
-    assert row["closure_rate"] == pytest.approx(0.5)
-    assert row["on_time_rate"] == pytest.approx(2 / 3)
+    # 应办结 = 3 closed + 2 open past their deadline; the case due 2026-01-20 is not yet due
+    assert row["due"] == 5
+    assert row["closure_rate"] == pytest.approx(3 / 5)
+    assert row["on_time_rate"] == pytest.approx(2 / 5)
+    assert row["overdue_rate"] == pytest.approx(2 / 6)
     assert row["local_rate"] == pytest.approx(2 / 3)
     assert row["satisfaction_rate"] == pytest.approx(2 / 3)
     assert row["mean_close_hours"] == pytest.approx((1 + 48 + 10) / 3)
@@ -61,9 +64,20 @@ def test_zero_cases_give_no_rates():
 
 def test_all_open():
     row = derive(measures_from_cases(SIX.iloc[[2, 3]], AS_OF)).iloc[0]
-    assert row["closure_rate"] == 0.0
-    assert math.isnan(row["on_time_rate"]) and math.isnan(row["median_close_hours"])
+    assert row["closure_rate"] == 0.0 and row["on_time_rate"] == 0.0   # 1 due (overdue), not closed
+    assert math.isnan(row["median_close_hours"])
     assert row["overdue"] == 1
+
+
+def test_cases_not_yet_due_are_no_failure():
+    """A running period: a case inside its deadline counts neither for nor against the rates."""
+    row = derive(measures_from_cases(SIX.iloc[[3]], AS_OF)).iloc[0]
+    assert (row["received"], row["due"], row["overdue"]) == (1, 0, 0)
+    assert math.isnan(row["closure_rate"]) and math.isnan(row["on_time_rate"])
+    assert row["overdue_rate"] == 0.0
+    # the same case after its deadline has passed: due and failed
+    later = derive(measures_from_cases(SIX.iloc[[3]], T("2026-01-21"))).iloc[0]
+    assert (later["due"], later["closure_rate"], later["overdue_rate"]) == (1, 0.0, 1.0)
 
 
 def test_population_zero_gives_no_rate_per_10k():
@@ -86,8 +100,8 @@ def test_grouped_median(counts, expected):
 
 
 def test_total_sums_measures_and_population():
-    df = derive(pd.DataFrame([{"received": 10, "closed": 9, "population": 100},
-                              {"received": 30, "closed": 21, "population": 300}]))
+    df = derive(pd.DataFrame([{"received": 10, "closed": 9, "overdue": 1, "population": 100},
+                              {"received": 30, "closed": 21, "overdue": 9, "population": 300}]))
     tot = derive(total(df)).iloc[0]
     assert tot["received"] == 40 and tot["population"] == 400
     assert tot["closure_rate"] == pytest.approx(30 / 40)  # pooled, not the mean of 0.9 and 0.7

@@ -107,10 +107,11 @@ def test_default_sample_october_has_red_and_yellow_with_reasons(default_sqlite, 
 # --- (b) the rules file is live configuration ---
 
 LENIENT = {
-    "thresholds = [0.95, 0.90]": "thresholds = [0.02, 0.01]",
-    "thresholds = [0.90, 0.80]": "thresholds = [0.02, 0.01]",
-    "thresholds = [0.85, 0.75]": "thresholds = [0.02, 0.01]",
-    "thresholds = [5, 20]": "thresholds = [100000, 200000]",
+    "thresholds = [0.97, 0.92]": "thresholds = [0.02, 0.01]",
+    "thresholds = [0.92, 0.82]": "thresholds = [0.02, 0.01]",
+    "thresholds = [0.93, 0.85]": "thresholds = [0.02, 0.01]",
+    "thresholds = [0.86, 0.75]": "thresholds = [0.02, 0.01]",
+    "thresholds = [0.03, 0.08]": "thresholds = [0.98, 0.99]",
 }
 
 
@@ -159,11 +160,11 @@ def test_threshold_edit_recolours_on_next_rerun_and_broken_file_keeps_colours(sm
     assert level_counts(at) == after
 
     # 3. an inconsistent file (thresholds in the wrong order): the same, naming that line
-    inconsistent = lenient.replace("thresholds = [100000, 200000]", "thresholds = [200000, 100000]")
+    inconsistent = lenient.replace("thresholds = [0.98, 0.99]", "thresholds = [0.99, 0.98]")
     edit(rules_file, inconsistent)
     at.run()
     messages = [w.value for w in at.warning]
-    line = line_of(inconsistent, "[200000, 100000]")
+    line = line_of(inconsistent, "[0.99, 0.98]")
     assert any(f"第 {line} 行" in m and "从低到高" in m for m in messages), messages
     assert level_counts(at) == after
 

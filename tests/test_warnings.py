@@ -103,9 +103,11 @@ def test_shipped_rules_load_and_match_builtin_defaults():
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     assert dataclasses.replace(rules, source=DEFAULT_RULES.source) == DEFAULT_RULES
     assert [lv.name for lv in rules.levels] == ["绿", "黄", "红"]
-    assert rules.indicator("closure_rate").thresholds == (0.95, 0.90)
-    assert rules.indicator("overdue").thresholds == (5, 20)
-    assert rules.min_cases == 30 and rules.combine == "worst"
+    assert rules.indicator("closure_rate").thresholds == (0.97, 0.92)
+    assert rules.indicator("overdue_rate").thresholds == (0.03, 0.08)
+    assert rules.min_cases == 1 and rules.combine == "worst"
+    assert rules.prior_cases == 20 and rules.small_sample == 30
+    assert rules.source == "config/warning_rules.toml"   # named relative to the project, not the server's path
 
 
 # --- levels, boundaries, no data ---
@@ -244,7 +246,7 @@ def test_problem_list_threshold_gap_and_order(tmp_path):
     ])
     p = problems(evaluate(df, rules), rules)
     assert list(p.columns) == ["code", "name", "indicator", "indicator_name", "value", "level", "level_name",
-                               "color", "threshold", "gap"]
+                               "color", "threshold", "gap", "judged", "small_sample"]
     # red first; among the reds the larger relative gap (5/20 > 0.10/0.90) first
     assert p[["code", "indicator", "level_name"]].values.tolist() == [
         ["331102001001", "overdue", "红"],

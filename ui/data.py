@@ -319,10 +319,12 @@ def case_export(q, fmt: str, unmask: bool, region_name: str, warning: str | None
 
 
 def indicator_export(view: View, at: dt.datetime, version: int, region_name: str):
-    """A callable producing the children-indicator table (as on 总览) as XLSX."""
+    """A callable producing the children-indicator table (as on 总览, with 综合预警 and per-indicator levels) as XLSX."""
     from exports.tables import export_indicators
-    table = indicator_table(view, at, version)
-    return lambda: _to_bytes(lambda f: export_indicators(table, view, "xlsx", f, region_name=region_name, as_of=at))
+    table = evaluated(view, at, version)
+    current, _error = rules()
+    return lambda: _to_bytes(lambda f: export_indicators(table, view, "xlsx", f, region_name=region_name, as_of=at,
+                                                         rules=current))
 
 
 def report_export(month: View, at: dt.datetime, region_name: str):

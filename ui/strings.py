@@ -442,20 +442,32 @@ ZH: dict[str, str] = {
     "db_x_origin": "来源", "db_x_unit_name": "责任单位", "db_x_unit_person": "责任人", "db_x_deadline": "办理时限",
     "db_x_author": "下发人", "db_x_created_at": "下发时间", "db_x_first_feedback_at": "首次反馈时间",
     "db_x_closed_at": "办结时间", "db_x_returns": "退回次数", "db_x_body": "督办要求", "db_x_feedback": "办理情况",
+    # --- issue 13: warnings fair at every level and in every period ---
+    "fair_method": ("办结率、按期办结率按“应办结”口径：已办结（按期办结）÷ 应办结，应办结 = 已办结 + 已过时限仍未办结，"
+                    "还在时限内的事件不算失分；逾期率 = 逾期未办结 ÷ 受理量。"),
+    "fair_small": ("标“{mark}”的地区受理不足 {n} 件：各比率按“本地区的事件 + {m} 件参照事件”判定（参照比率取上级地区，"
+                   "但不低于绿色标准），一两件事不会直接判红，也不会一直显示灰色。"),
+    "fair_small_mark": "样本较少",
+    "fair_name_small": "{name}（样本较少）",
+    "fair_judged": "{value}（按 {judged} 判定）",
+    "col_overall_level": "综合预警",
+    "col_level_of": "{name}预警",
+    "fair_by_level": "分层级阈值：{items}",
 }
 
 INDICATOR_LABELS: dict[str, str] = {
     "received": "受理量", "closed": "办结量", "closure_rate": "办结率", "on_time_rate": "按期办结率",
     "open": "未办结", "overdue": "逾期未办结", "mean_close_hours": "平均办结时长", "median_close_hours": "中位办结时长",
     "local_rate": "就地化解率", "satisfaction_rate": "满意率", "per_10k": "万人发案率",
+    "overdue_rate": "逾期率", "due": "应办结",
     "on_time": "按期办结量", "local_resolved": "就地化解量", "population": "常住人口",
 }
 UNITS: dict[str, str] = {
     "received": "件", "closed": "件", "open": "件", "overdue": "件", "on_time": "件", "local_resolved": "件",
-    "closure_rate": "%", "on_time_rate": "%", "local_rate": "%", "satisfaction_rate": "%",
-    "mean_close_hours": "小时", "median_close_hours": "小时", "per_10k": "件/万人", "population": "人",
+    "closure_rate": "%", "on_time_rate": "%", "local_rate": "%", "satisfaction_rate": "%", "overdue_rate": "%",
+    "due": "件", "mean_close_hours": "小时", "median_close_hours": "小时", "per_10k": "件/万人", "population": "人",
 }
-PERCENT = {"closure_rate", "on_time_rate", "local_rate", "satisfaction_rate"}
+PERCENT = {"closure_rate", "on_time_rate", "local_rate", "satisfaction_rate", "overdue_rate"}
 
 LANGUAGES = {"zh-CN": ZH}
 

@@ -1,6 +1,7 @@
 """Shared drawing pieces: breadcrumb, KPI cards, the indicator table. They only draw."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -58,14 +59,37 @@ def column_config(columns) -> dict:
 TABLE_COLUMNS = ["name", *INDICATORS, "population", "code"]
 
 
-def indicator_table(table: pd.DataFrame, view: View, key: str) -> None:
-    """Children with every indicator; selecting a row drills into it."""
+def warning_cells(kids: pd.DataFrame, shown: pd.DataFrame, rules) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """An evaluated table's warnings for ``shown``: a 综合预警 column after the name (marked 样本较少 where the
+    small-number judgement applied) and the colours of each rule indicator's cell below the best level."""
+    from analytics.warnings import level_color
+    shown = shown.copy()
+    mark = np.where(kids["small_sample"].to_numpy(dtype=bool), "·" + t("fair_small_mark"), "") \
+        if "small_sample" in kids.columns else ""
+    shown.insert(1, "overall_name", kids["overall_name"].astype(str).to_numpy() + mark)
+    colors = pd.DataFrame({"overall_name": kids["overall_color"].to_numpy()}, index=shown.index)
+    for rule in rules.indicators:
+        if rule.key in shown.columns:
+            lv = kids[f"level_{rule.key}"].to_numpy()
+            colors[rule.key] = [level_color(rules, i) if i > 0 else None for i in lv]
+    return shown, colors, {"overall_name": st.column_config.TextColumn(t("col_overall_level"), pinned=True)}
+
+
+def indicator_table(table: pd.DataFrame, view: View, key: str, rules=None) -> None:
+    """Children with every indicator; selecting a row drills into it. ``table`` evaluated (analytics.warnings)
+    and ``rules`` given: with each child's 综合预警 and its indicators' warning colours."""
     kids = table[~table["is_total"]].reset_index(drop=True)
     if kids.empty:
         st.info(t("no_children"))
         return
     shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
-    event = st.dataframe(shown, column_config=column_config(shown.columns), hide_index=True,
+    cfg = column_config(shown.columns)
+    body = shown
+    if rules is not None and "overall" in kids.columns:
+        shown, colors, extra = warning_cells(kids, shown, rules)
+        cfg.update(extra)
+        body = colored(shown, colors)
+    event = st.dataframe(body, column_config=cfg, hide_index=True,
                          on_select="rerun", selection_mode="single-row", key=f"{key}_{view.region}",
                          width="stretch")
     rows = event.selection.rows if event is not None else []

@@ -1,0 +1,72 @@
+"""The children's indicator table carries 综合预警 and per-indicator levels for any period (issue 13, point 5):
+the export function and ``python -m data_access export --what indicators``, on SQLite and PostgreSQL; and the
+wall's today / this-month figures follow the 应办结 rule."""
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from analytics.warnings import evaluate, level_color, level_name
+from data_access import queries
+from data_access.view import View
+from exports import tables
+
+from .conftest import AS_OF
+from .test_case_list import COUNTY
+from .test_export_db import cli
+
+YTD = (dt.date(2026, 1, 1), dt.date(2026, 10, 31))     # not one month: levels for any period
+
+
+def _fill(cell) -> str:
+    return "#" + cell.fill.fgColor.rgb[-6:].lower()
+
+
+def test_indicator_export_has_overall_and_per_indicator_levels(small_db, tmp_path):
+    engine, _ = small_db
+    rules = tables.load_default_rules()
+    view = View(COUNTY, *YTD)
+    with engine.connect() as conn:
+        ev = evaluate(queries.indicator_table(conn, view, AS_OF), rules)
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "i.xlsx"
+    r = cli(url, "--region", COUNTY, "--from", "2026-01-01", "--to", "2026-10-31", "--as-of", "2026-11-01 00:00",
+            "--what", "indicators", "--format", "xlsx", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    ws = openpyxl.load_workbook(out)["下级区域指标"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:3] == ["名称", "区划代码", "综合预警"]
+    assert [r_[1] for r_ in rows[1:]] == list(ev["code"])
+    col = header.index("综合预警")
+    assert [r_[col] for r_ in rows[1:]] == [level_name(rules, i) for i in ev["overall"]]
+    assert [_fill(ws.cell(i + 2, col + 1)) for i in range(len(ev))] == list(ev["overall_color"])
+    for rule in rules.indicators:
+        c = header.index(f"{rule.name}预警")
+        assert [r_[c] for r_ in rows[1:]] == [level_name(rules, i) for i in ev[f"level_{rule.key}"]], rule.key
+        assert _fill(ws.cell(3, c + 1)) == level_color(rules, ev[f"level_{rule.key}"].iloc[1])
+    # at least two colours among the county's townships over ten months (the shipped rules inform)
+    assert ev.loc[~ev["is_total"], "overall"].nunique() >= 2
+
+
+def test_plain_indicator_export_still_works_without_rules(small_db, tmp_path):
+    engine, _ = small_db
+    view = View(COUNTY, *YTD)
+    with engine.connect() as conn:
+        table = queries.indicator_table(conn, view, AS_OF)
+    tables.export_indicators(table, view, "xlsx", tmp_path / "p.xlsx", region_name="县", as_of=AS_OF)
+    header = next(openpyxl.load_workbook(tmp_path / "p.xlsx")["下级区域指标"].iter_rows(values_only=True))
+    assert "综合预警" not in header and header[:3] == ("名称", "区划代码", "受理量")
+
+
+def test_running_period_rates_count_only_cases_already_due(small_db):
+    """A view of the last 3 days before the as-of time: most cases are still inside their deadline. The closure
+    rate is closed / (closed + overdue), and the cases not yet due are counted in neither."""
+    engine, _ = small_db
+    view = View(COUNTY, dt.date(2026, 10, 29), dt.date(2026, 10, 31))
+    with engine.connect() as conn:
+        row = queries.indicator_table(conn, view, AS_OF).iloc[0]
+    assert row["received"] > row["due"] > 0
+    assert row["due"] == row["closed"] + row["overdue"]
+    assert row["closure_rate"] == pytest.approx(row["closed"] / (row["closed"] + row["overdue"]))
+    assert row["closure_rate"] > row["closed"] / row["received"]   # the old figure counted the not-yet-due as failures
