@@ -1,0 +1,8 @@
+"""Benchmarks call data_access directly, as the operator of the whole database (like the CLI), and time the
+pages without sign-in (YIPING_AUTH=off unless set): sign-in is not what they measure."""
+import os
+
+from data_access.scope import EVERYWHERE, Scope, trust_process
+
+trust_process(Scope("benchmark", "admin", EVERYWHERE, via="cli"))
+os.environ.setdefault("YIPING_AUTH", "off")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.codes import CHILD_LEVEL, ancestors, level_of
+from data_access.codes import CHILD_LEVEL, level_of
 from data_access.view import View
 from . import data
 from .state import params_from_view, presets, view_from_params
@@ -48,9 +48,10 @@ def current_view() -> View:
     view, notes = view_from_params(params, root, data.today())
     try:
         data.region(view.region, version)
-    except data.DataError:
+    except data.DataError as exc:
         fallback = data.region(root, version)["name"]
-        notes.append(t("unknown_region", code=view.region, fallback=fallback))
+        outside = isinstance(exc, data.ScopeError)
+        notes.append(t("auth_outside" if outside else "unknown_region", code=view.region, fallback=fallback))
         view = view.with_region(root)
     for note in notes:
         st.toast(note, icon=":material/warning:")
@@ -63,7 +64,7 @@ def current_view() -> View:
 
 def region_picker(view: View) -> None:
     version = data.data_version()
-    chain = ancestors(view.region)
+    chain = data.visible_ancestors(view.region)  # from the top of the user's own region
     for depth in range(1, 5):
         parent = chain[depth - 1] if depth - 1 < len(chain) else None
         if parent is None or level_of(parent) not in CHILD_LEVEL:
