@@ -87,5 +87,7 @@ try:
     else:
         filter_bar()
     page.run()
+except data.ScopeError as exc:  # outside the user's region: the reason, and nothing else
+    st.error(str(exc))
 except data.DataError as exc:
     st.error(t("db_error", error=exc))

@@ -43,8 +43,10 @@ def current_view() -> View:
     params = {k: st.query_params.get(k) for k in VIEW_PARAMS}
     if not params["region"] and "view" in st.session_state:
         view = st.session_state["view"]
-        _write_params(view)
-        return view
+        if data.session_scope().allows(view.region):
+            _write_params(view)
+            return view
+        params = {**params, **params_from_view(view)}  # a View outside the user's region: checked below
     view, notes = view_from_params(params, root, data.today())
     try:
         data.region(view.region, version)
@@ -141,7 +143,13 @@ def active_view() -> View:
         from streamlit.runtime.pages_manager import PagesManager
         PagesManager.uses_pages_directory = False
         st.rerun()
-    return st.session_state["view"]
+    view = st.session_state["view"]
+    scope = data.session_scope()
+    if not scope.allows(view.region):  # a page run without app.py, with a View outside the user's region
+        from data_access.scope import no_region_message
+        st.error(t("auth_outside_stop", code=view.region) if scope.valid else no_region_message(scope))
+        st.stop()
+    return view
 
 
 def filter_bar() -> View:

@@ -318,6 +318,7 @@ ZH: dict[str, str] = {
     "auth_config_error": "登录配置有误，系统拒绝以未登录状态运行：{error}",
     "auth_no_region": "{message}",
     "auth_outside": "您无权查看区划 {code}，已改为显示您的区域 {fallback}。",
+    "auth_outside_stop": "区划 {code} 不在您的权限范围内，未显示任何数据。",
     "auth_forbidden": "您的角色（{role}）不能使用此页面。",
     "auth_token_invalid": "大屏令牌无效或已被吊销，已停止显示数据。请联系管理员重新发放令牌。",
     "auth_oidc_button": "使用单位统一身份认证登录",

@@ -85,7 +85,10 @@ def need_chromium() -> None:
 def app_url(small_sqlite, tmp_path_factory):
     need_chromium()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with serve(str(small_sqlite.url), log, YIPING_IMPORT_DIR=str(tmp_path_factory.mktemp("imports"))) as url:
+    # Sign-in off for the page tests (a non-default database would otherwise ask for it); tests/e2e/test_auth.py
+    # starts its own server with YIPING_AUTH=local.
+    with serve(str(small_sqlite.url), log, YIPING_IMPORT_DIR=str(tmp_path_factory.mktemp("imports")),
+               YIPING_AUTH="off") as url:
         yield url
 
 
