@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .codes import PARENT_LEVEL, code_range, level_of
 from .queries import _filters, _run, day_int, index_hint
-from .scope import check, check_view, keep_allowed, of
+from .scope import EVERYWHERE, check, check_view, keep_allowed, of
 from .view import View
 
 SHAPE_COLUMNS = ["code", "name", "level", "parent_code", "geometry", "label_lon", "label_lat"]
@@ -79,7 +79,7 @@ def level_rows(conn: Connection, level: str, within: str | None = None, scope=No
     scope's region; outside it raises OutsideScope)."""
     within = check(within or of(scope).region or "", scope)
     where, params = "", {}
-    if within:
+    if within != EVERYWHERE:
         lo, hi = code_range(within)
         where, params = " AND code >= :lo AND code < :hi", {"lo": lo, "hi": hi}
     if level == "grid":
