@@ -341,3 +341,18 @@ def test_cli_users_export_and_import_are_scoped_and_on_record(places, tmp_path):
         from data_access import meta, rollup
         rollup.refresh(conn, (202610,))
         meta.bump_version(conn)
+
+
+def test_oidc_claims_give_the_scope_or_fall_back_to_the_local_account():
+    from ui.oidc import scope_from_claims
+    cfg = {"user_claim": "preferred_username", "region_claim": "region", "role_claim": "role"}
+    both = {"sub": "x1", "preferred_username": "王五", "region": "331102001000", "role": "exporter"}
+    assert scope_from_claims(both, cfg, None) == Scope("王五", "exporter", "331102001000", via="oidc")
+    row = {"name": "王五", "region": "331102000000", "role": "viewer", "disabled": False}
+    # claims win; a missing claim comes from the local account; neither: no region (sees nothing)
+    assert scope_from_claims({"preferred_username": "王五", "role": "admin"}, cfg, row).region == "331102000000"
+    assert scope_from_claims({"preferred_username": "王五", "role": "admin"}, cfg, row).role == "admin"
+    assert not scope_from_claims({"preferred_username": "王五"}, cfg, None).valid
+    assert not scope_from_claims(both, cfg, {**row, "disabled": True}).valid
+    assert scope_from_claims({"sub": "only-sub"}, cfg, None).user == "only-sub"
+    assert scope_from_claims({}, cfg, None) is None
