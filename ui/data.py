@@ -401,8 +401,9 @@ def case_export(q, fmt: str, unmask: bool, region_name: str, warning: str | None
 
     def make() -> bytes:
         def write(f):
-            with eng.begin() as conn:
+            with eng.connect() as conn:  # streams (a server-side cursor on PostgreSQL): the record goes apart
                 rows = export_cases(conn, q, fmt, f, region_name=region_name, unmask=unmask, warning=warning)
+            with eng.begin() as conn:  # no file leaves without its record: a failure here fails the download
                 _audit_export(conn, who, q.view, "cases", fmt, rows, unmask=unmask, warning=warning,
                               overdue_only=q.overdue_only, text=q.text)
         return _to_bytes(write)
