@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from data_access.engine import DEFAULT_URL, database_url, safe_url
-from ui import data
+from ui import auth, data
 from ui.filters import current_view, filter_bar
 from ui.strings import t
 from ui.theme import apply_theme
@@ -52,11 +52,20 @@ PAGES = [
     st.Page("pages/data.py", title=t("page_data"), icon=":material/download:", url_path="data"),
     st.Page("pages/import.py", title=t("page_import"), icon=":material/upload_file:", url_path="import"),
     st.Page("pages/wall.py", title=t("page_wall"), icon=":material/tv:", url_path="wall"),
+    st.Page("pages/admin.py", title=t("page_admin"), icon=":material/admin_panel_settings:", url_path="admin"),
 ]
 
-# Navigation first: the sidebar lists the Chinese page names even while the first build runs.
-page = st.navigation(PAGES)
+
+# Sign-in first (ui.auth): the navigation then holds only the pages this role may open, so a direct link to
+# another page is refused (Streamlit shows the default page instead), and a wall token (?token=) opens only the
+# wall. The open modes (demo database, YIPING_AUTH=off) get their region after the first build, below.
+scope = auth.gate()
+page = st.navigation([p for p in PAGES if auth.may_open(scope, p.url_path)],
+                     position="hidden" if scope.via == "token" else "sidebar")
 apply_theme(wall=page.url_path == "wall")
+if page.url_path != "wall":
+    auth.banner(scope)
+    auth.sign_out_button(scope)
 try:
     ready = ensure_database()
 except Exception as exc:  # noqa: BLE001
@@ -68,6 +77,7 @@ except Exception as exc:  # noqa: BLE001
     ready = True  # the wall, with the database down: it keeps drawing its last data (pages/wall.py)
 if not ready:
     st.stop()
+auth.settle_open_scope(scope)
 
 try:
     if page.url_path == "wall":
@@ -79,5 +89,7 @@ try:
     else:
         filter_bar()
     page.run()
+except data.ScopeError as exc:  # outside the user's region: the reason, and nothing else
+    st.error(str(exc))
 except data.DataError as exc:
     st.error(t("db_error", error=exc))

@@ -13,6 +13,17 @@ Personal data is masked; ``--unmask`` needs YIPING_ALLOW_UNMASK=1 in the environ
 ``import`` loads cases from CSV (UTF-8, BOM or GB18030) or Excel files, like the 数据导入 page: rows that
 cannot be imported go to ``<file>.rejected.<time>.csv`` beside the input with the reason; the rest land in
 one transaction with the rollups refreshed.
+Accounts, wall tokens and the audit log (issue 15; passwords are read from stdin or prompted, never argv):
+
+    python -m data_access users add NAME --region CODE --role viewer|exporter|importer|admin
+    python -m data_access users list | users disable NAME | users enable NAME | users password NAME
+    python -m data_access tokens add --region CODE [--name 指挥中心大屏]     (the token is the last line)
+    python -m data_access tokens list | tokens revoke ID
+    python -m data_access audit [--since 2026-11-01] [--until DATE] [--actor NAME] [--action export]
+
+``export`` and ``import`` run as the operator (the whole city) unless ``--user NAME`` names an account, whose
+region and role then apply (a county importer's rows of other counties are quarantined). Every export,
+import, token and user change is written to the audit log.
 Exit codes: 0 written/imported; 2 bad input (unknown region, bad date …), database unreachable or export failed;
 every error is one Chinese sentence on stderr, and no partial file is left behind.
 """
@@ -31,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .case_list import BadFilter, CaseQuery
 from .codes import is_code
 from .engine import DatabaseUnavailable, check, database_url, get_engine, safe_url
+from .scope import OutsideScope, Scope
 from .view import View
 
 STATUSES = ("reported", "dispatched", "closed", "reopened")
@@ -72,10 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--unmask", action="store_true", help="不脱敏个人信息（需环境变量 YIPING_ALLOW_UNMASK=1）")
     e.add_argument("--as-of", default=None, help="逾期判定时间 \"YYYY-MM-DD HH:MM\"（默认当前时间）")
     e.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
+    e.add_argument("--user", default=None, help="以该账号的区域与角色导出（默认：服务器操作员，全市）")
     i = sub.add_parser("import", help="导入事件数据（CSV/Excel），有问题的行写入隔离文件",
                        description="导入事件数据文件；无法导入的行连同原因写入同目录的 .rejected.*.csv 隔离文件。")
     i.add_argument("files", nargs="+", help="CSV（UTF-8 或 GB18030）或 Excel 文件")
     i.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
+    i.add_argument("--user", default=None, help="以该账号导入：其区域以外的行进入隔离文件（默认：服务器操作员）")
+    from .accounts_cli import add_parsers
+    add_parsers(sub)
     return p
 
 
@@ -83,25 +99,48 @@ def import_files(args) -> list[str]:
     """Import each file in turn; returns one summary line per file. Raises CliError on the first bad file."""
     from .importer import ImportFailed, import_cases
     from .migrate import upgrade
+    from . import audit
     url = args.database_url or database_url()
     engine = get_engine(url)
     check(engine)
     upgrade(engine)
+    who = acting_scope(engine, args.user, "importer")
     lines = []
     for name in args.files:
         t0 = time.perf_counter()
         try:
-            rep = import_cases(engine, Path(name))
+            rep = import_cases(engine, Path(name), scope=who)
         except ImportFailed as exc:
+            with engine.begin() as conn:
+                audit.record(conn, who.user, "import", region=who.region, details={"file": str(name), "error": str(exc)})
             raise CliError(f"{exc}（已导入的文件：{len(lines)} 个，此文件未导入任何行）") from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise CliError(f"导入 {name} 时数据库出错：{reason}；此文件未导入任何行。") from None
+        with engine.begin() as conn:
+            audit.record(conn, who.user, "import", region=who.region, details={
+                "file": str(name), "inserted": rep.inserted, "updated": rep.updated, "rejected": rep.rejected})
         line = f"{name}：新增 {rep.inserted:,} 条，更新 {rep.updated:,} 条，拒绝 {rep.rejected:,} 条"
         if rep.quarantine:
             line += f"（原因见 {rep.quarantine}）"
         lines.append(line + f"，用时 {time.perf_counter() - t0:.1f} 秒")
     return lines
+
+
+def acting_scope(engine, user: str | None, role: str) -> Scope:
+    """The Scope a command runs with: the account ``user`` (must exist, be enabled and hold ``role``), else the
+    operator of the shell, who already holds the database: the whole city as admin."""
+    from . import queries, users
+    with engine.connect() as conn:
+        if user:
+            scope = users.scope_of(users.get(conn, user), via="cli")
+            if scope is None:
+                raise CliError(f"账号 {user} 不存在或已停用。")
+            if not scope.may(role):
+                raise CliError(f"账号 {user} 的角色 {scope.role} 不能执行此操作（需要 {role}）。")
+            return scope
+        import getpass
+        return Scope(f"cli:{getpass.getuser()}", "admin", queries.root_code(conn), via="cli")
 
 
 def _date(value: str, what: str) -> dt.date:
@@ -174,7 +213,6 @@ def export(args) -> str:
     if d0 > d1:
         raise CliError(f"开始日期 {d0} 晚于结束日期 {d1}，请检查 --from 与 --to。")
     statuses = _statuses(_listed(args.status))
-    view = View(region, d0, d1, _listed(args.category), _listed(args.source), statuses)
     at = _as_of(args.as_of)
     if args.unmask and not tables.allow_unmask():
         raise CliError(f"--unmask 需要管理员在环境中设置 {tables.UNMASK_ENV}=1，否则个人信息一律脱敏导出。")
@@ -184,15 +222,19 @@ def export(args) -> str:
     url = args.database_url or database_url()
     engine = get_engine(url)
     check(engine)
+    who = acting_scope(engine, args.user, "exporter")
+    view = View(region, d0, d1, _listed(args.category), _listed(args.source), statuses, scope=who)
     t0 = time.perf_counter()
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=out.suffix, dir=out.parent)
     os.close(fd)
     try:
         with engine.connect() as conn:
             try:
-                name = queries.region(conn, region)["name"]
+                name = queries.region(conn, region, who)["name"]
             except queries.UnknownRegion as exc:
                 raise CliError(f"{exc}请检查 --region（数据库 {safe_url(url)}）。") from None
+            except OutsideScope as exc:
+                raise CliError(str(exc)) from None
             _check_values(conn, "category", view.categories, "事件类别")
             _check_values(conn, "source", view.sources, "事件来源")
             rules = tables.load_default_rules() if (args.what in ("report", "indicators") or args.warning) else None
@@ -223,6 +265,14 @@ def export(args) -> str:
                 month = tables.month_view(view, *_month(args.month, d1))
                 evaluated = evaluate(queries.indicator_table(conn, month, at), rules)
                 rows = tables.export_report(evaluated, rules, month, args.fmt, tmp, region_name=name, as_of=at)
+        from . import audit
+        with engine.begin() as conn:
+            details = audit.view_details(view, what=args.what, format=args.fmt, rows=rows, file=str(out),
+                                         unmask=args.unmask, warning=args.warning, overdue_only=args.overdue_only,
+                                         text=args.text)
+            audit.record(conn, who.user, "export", region=region, details=details)
+            if args.unmask:
+                audit.record(conn, who.user, "unmask", region=region, details=details)
         os.replace(tmp, out)
     except BadFilter as exc:
         raise CliError(str(exc)) from None
@@ -237,17 +287,21 @@ def export(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .accounts_cli import CommandError
     args = _parser().parse_args(argv)
     try:
         if args.command == "import":
             print("\n".join(import_files(args)))
-        else:
+        elif args.command == "export":
             print(export(args))
-    except (CliError, DatabaseUnavailable) as exc:
+        else:
+            from .accounts_cli import run
+            print(run(args))
+    except (CliError, DatabaseUnavailable, CommandError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"错误：无法写入输出文件 {args.output}：{exc.strerror or exc}", file=sys.stderr)
+        print(f"错误：无法写入输出文件 {getattr(args, 'output', '')}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     return 0
 

@@ -34,6 +34,7 @@ from . import open_cases
 from .measures import ROLLUP_SQL, select_list
 from .queries import _filters, _measures, children, day_int, index_hint, region
 from .rollup import DAY_ROLLUP_LEVELS, ROLLUP_LEVELS
+from .scope import check, check_view
 from .view import View
 
 #: Ageing classes of open cases, in whole days since the report day: [0, 3), [3, 7), [7, 30), [30, ∞).
@@ -95,6 +96,7 @@ def by_dimensions(conn: Connection, view: View, as_of: dt.datetime,
     groupby costs more than the SQL here). Each frame is named by its column, most cases first; cases without
     a value in that column are left out of it.
     """
+    check_view(view)
     if not columns or any(c not in ("category", "source") for c in columns):
         raise ValueError(columns)
     key = f" || '{_SEP}' || ".join(f"COALESCE({c}, '')" for c in columns)
@@ -116,6 +118,7 @@ def by_dimensions(conn: Connection, view: View, as_of: dt.datetime,
 
 def by_dimension(conn: Connection, view: View, as_of: dt.datetime, column: str) -> pd.DataFrame:
     """Every indicator per category or source (column named like ``column``), most cases first."""
+    check_view(view)
     if column not in ("category", "source"):
         raise ValueError(column)
     return by_dimensions(conn, view, as_of, (column,))[column]
@@ -130,6 +133,7 @@ def daily(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     and day); with a category or source filter, city and county views sum the county day rows by category
     and source; anything else (a status filter, villages) groups the raw cases by day.
     """
+    check_view(view)
     level = _rollup_level(view)
     lo, hi = code_range(view.region)
     t0, t1 = _period(view)
@@ -161,6 +165,7 @@ def weekly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     Columns ``week`` (the Monday, a date) and ``period`` (its Timestamp); the first and last week may
     be cut by the period (``days`` = days of the week inside the period).
     """
+    check_view(view)
     days = daily(conn, view, as_of)
     start = view.date_from - dt.timedelta(days=view.date_from.weekday())
     mondays = pd.date_range(start, view.date_to, freq="7D", name="period")
@@ -202,7 +207,7 @@ def _resolution_rows(conn: Connection, view: View) -> pd.DataFrame:
             frames.append(_rolled(conn, view, "resolution_level", rollup_level, lo, hi, "case_rollup_res", "day",
                                   day_int(a), day_int(b - dt.timedelta(days=1)), measures=_RESOLUTION_SQL))
         else:
-            edge = View(view.region, a.date(), (b - dt.timedelta(days=1)).date())
+            edge = View(view.region, a.date(), (b - dt.timedelta(days=1)).date(), scope=view.scope)
             frames.append(_raw(conn, edge, "resolution_level", _RESOLUTION_SQL))
     frames = [f if isinstance(f, pd.DataFrame) else pd.DataFrame.from_records(f[1], columns=f[0]) for f in frames]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["k", *_RESOLUTION_SQL])
@@ -212,6 +217,7 @@ def _resolution_rows(conn: Connection, view: View) -> pd.DataFrame:
 def resolution_levels(conn: Connection, view: View) -> pd.DataFrame:
     """Closed cases per resolution level: columns level (村/镇/县/市, then any other value), closed, on_time,
     close_hours, share (of all closed), mean_close_hours. Every level of RESOLUTION_LEVELS appears."""
+    check_view(view)
     df = _resolution_rows(conn, view).rename(columns={"k": "level"})
     cols = list(_RESOLUTION_SQL)
     df = df.astype({c: float for c in cols})  # an empty result has untyped columns
@@ -234,6 +240,7 @@ def ageing(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
 
     Age = whole days from the report day to the as-of day; class i covers [AGE_EDGES[i-1], AGE_EDGES[i]).
     """
+    check_view(view)
     today = as_of.date()
     # Age class i: reported after the yyyymmdd bound i (bounds descending), as CASE WHEN day > bound THEN i.
     bounds = tuple(day_int(today - dt.timedelta(days=edge)) for edge in AGE_EDGES)
@@ -256,6 +263,7 @@ def overdue_list(conn: Connection, view: View, as_of: dt.datetime, limit: int = 
 
     No personal data: no citizen, phone or free-text description; ``handling_unit`` is the 承办单位.
     """
+    check_view(view)
     lo, hi = code_range(view.region)
     t0, t1 = _period(view)
     fsql, params = _filters(view)
@@ -301,6 +309,7 @@ def child_month_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd
     Columns ``k`` (child code prefix), ``month`` (yyyymm int) + SUM_MEASURES; the key is the composite
     ``prefix || ':' || month`` on cases, case_rollup and case_rollup_day alike.
     """
+    check_view(view)
     child_level = CHILD_LEVEL.get(level_of(view.region), "grid")
     n = PREFIX_LEN[child_level]
     month_of_day = "CAST((day / 100) AS VARCHAR(6))"
@@ -325,7 +334,7 @@ def month_list(first: int, last: int) -> list[int]:
     return out
 
 
-def month_view(code: str, month: int, today: dt.date | None = None, months: int = 1) -> View:
+def month_view(code: str, month: int, today: dt.date | None = None, months: int = 1, scope=None) -> View:
     """The View of ``months`` whole months ending with ``month`` (yyyymm), cut at ``today``; no filters."""
     first = shift_month(month, -(months - 1))
     d0 = dt.date(first // 100, first % 100, 1)
@@ -333,7 +342,7 @@ def month_view(code: str, month: int, today: dt.date | None = None, months: int 
     d1 = dt.date(nxt // 100, nxt % 100, 1) - dt.timedelta(days=1)
     if today is not None and d0 <= today < d1:
         d1 = today
-    return View(code, d0, d1)
+    return View(code, d0, d1, scope=scope)
 
 
 def shift_month(month: int, k: int) -> int:
@@ -343,16 +352,16 @@ def shift_month(month: int, k: int) -> int:
 
 
 def warning_history(conn: Connection, code: str, month: int, as_of: dt.datetime, months: int = 12,
-                    today: dt.date | None = None) -> pd.DataFrame:
+                    today: dt.date | None = None, scope=None) -> pd.DataFrame:
     """Every indicator per (child of ``code``, month) for the ``months`` months ending with ``month``.
 
     One row per child and month (months without cases have zero measures): columns code, name, level,
     population, month + SUM_MEASURES + derived rates; ready for analytics.warnings.evaluate.
     """
-    view = month_view(code, month, today, months)
-    kids = children(conn, code)
+    view = month_view(code, month, today, months, scope)
+    kids = children(conn, code, scope)
     if kids.empty:
-        me = region(conn, code)
+        me = region(conn, code, scope)
         kids = pd.DataFrame([{k: me[k] for k in ("code", "name", "level", "population")}])
     kids = kids.assign(k=kids["code"].str[: PREFIX_LEN[kids["level"].iloc[0]]])
     measures = child_month_measures(conn, view, as_of)
@@ -362,11 +371,12 @@ def warning_history(conn: Connection, code: str, month: int, as_of: dt.datetime,
     return derive(out)
 
 
-def duty_list(conn: Connection, code: str) -> pd.DataFrame:
+def duty_list(conn: Connection, code: str, scope=None) -> pd.DataFrame:
     """Responsible unit, person and phone of each child of ``code`` (grids: the grid and its worker).
 
     Phones are returned as stored; callers mask them (exports.safety.mask_phone) before showing.
     """
+    check(code, scope)
     level = level_of(code)
     if level == "village":
         sql = ("SELECT code, name, name AS duty_unit, worker_name AS duty_person, worker_phone AS duty_phone "
@@ -460,8 +470,8 @@ def warnings_page(conn: Connection, view: View, as_of: dt.datetime) -> None:
     """Every query the 三色预警 page runs for the last month of ``view``."""
     from . import queries
     month = view.date_to.year * 100 + view.date_to.month
-    this = month_view(view.region, month)
+    this = month_view(view.region, month, scope=view.scope)
     for v in (this, this.previous(), this.year_ago()):
         queries.indicator_table(conn, v, as_of)
-    warning_history(conn, view.region, month, as_of)
-    duty_list(conn, view.region)
+    warning_history(conn, view.region, month, as_of, scope=view.scope)
+    duty_list(conn, view.region, view.scope)

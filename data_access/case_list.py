@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from .codes import code_range, is_code
 from .queries import day_int
+from .scope import check_view
 from .view import View
 
 #: Never more rows than this in one page (the browser gets pages, never the whole result).
@@ -84,8 +85,8 @@ def like_pattern(term: str) -> str:
 
 
 def _where(q: CaseQuery) -> tuple[str, dict]:
-    """WHERE clause (over alias ``c``) and its parameters."""
-    v = q.view
+    """WHERE clause (over alias ``c``) and its parameters; the View's region is checked against its scope."""
+    v = check_view(q.view)
     lo, hi = code_range(v.region)
     sql = ["c.grid_code >= :lo AND c.grid_code < :hi", "c.day >= :d0 AND c.day <= :d1"]
     params: dict = {"lo": lo, "hi": hi, "d0": day_int(v.date_from), "d1": day_int(v.date_to)}

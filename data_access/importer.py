@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from analytics.indicators import BASICALLY_SATISFIED, SATISFIED, UNSATISFIED
 from . import meta, rollup
 from .schema import cases as cases_t, grids as grids_t
+from .scope import filter_rows as scope_filter_rows
 from .writes import derive_columns, insert_frame
 
 #: Accepted headers (Chinese as exported by the platforms, or the column names) -> column.
@@ -142,14 +143,18 @@ def quarantine_rows(raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     return rejected
 
 
-def import_cases(engine: Engine, path: str | Path) -> ImportReport:
-    """Import one file of cases; returns counts and the quarantine file (None when every row landed)."""
+def import_cases(engine: Engine, path: str | Path, scope=None) -> ImportReport:
+    """Import one file of cases; returns counts and the quarantine file (None when every row landed).
+
+    Rows outside the importer's ``scope`` (a county importer: other counties) are quarantined with the reason."""
     path = Path(path)
     raw = read_table(path)
     df = normalise(raw, path.name)
     with engine.begin() as conn:
         known = set(conn.execute(select(grids_t.c.code)).scalars())
         good, reasons = validate(df, known)
+        good, outside = scope_filter_rows(good, "grid_code", scope)
+        reasons = pd.concat([reasons, outside]).sort_index()
         ids = good["id"].tolist()
         old_months: set[int] = set()
         existing = 0

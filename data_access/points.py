@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .codes import PARENT_LEVEL, code_range, level_of
 from .queries import _filters, _run, day_int, index_hint
+from .scope import EVERYWHERE, check, check_view, keep_allowed, of
 from .view import View
 
 SHAPE_COLUMNS = ["code", "name", "level", "parent_code", "geometry", "label_lon", "label_lat"]
@@ -41,11 +42,13 @@ def _children_sql(code: str) -> str:
     return f"{_REGION_SELECT} WHERE parent_code = :c ORDER BY code"
 
 
-def shape_rows(conn: Connection, code: str) -> dict[str, pd.DataFrame]:
+def shape_rows(conn: Connection, code: str, scope=None) -> dict[str, pd.DataFrame]:
     """``{"region": 1 row, "children": …, "siblings": …}`` of boundary rows around ``code``.
 
-    A grid has no children; the city's siblings are empty (the province is not stored).
+    A grid has no children; the city's siblings are empty (the province is not stored). Siblings outside
+    ``scope`` are left out (a township user's map shows no neighbouring township).
     """
+    check(code, scope)
     level = level_of(code)
     if level == "grid":
         region = _frame(conn, f"{_GRID_SELECT} WHERE code = :c", {"c": code})
@@ -67,14 +70,16 @@ def shape_rows(conn: Connection, code: str) -> dict[str, pd.DataFrame]:
                 town = village["parent_code"].iloc[0]
                 others = _frame(conn, _children_sql(town), {"c": town})
                 siblings = pd.concat([siblings, others[others["code"] != parent]], ignore_index=True)
-        siblings = siblings.reset_index(drop=True)
+        siblings = siblings[siblings["code"].isin(keep_allowed(siblings["code"], scope))].reset_index(drop=True)
     return {"region": region, "children": children, "siblings": siblings}
 
 
-def level_rows(conn: Connection, level: str, within: str | None = None) -> pd.DataFrame:
-    """Boundary rows of every region at ``level`` (county … grid), optionally inside region ``within``."""
+def level_rows(conn: Connection, level: str, within: str | None = None, scope=None) -> pd.DataFrame:
+    """Boundary rows of every region at ``level`` (county … grid), inside region ``within`` (default: the
+    scope's region; outside it raises OutsideScope)."""
+    within = check(within or of(scope).region or "", scope)
     where, params = "", {}
-    if within:
+    if within != EVERYWHERE:
         lo, hi = code_range(within)
         where, params = " AND code >= :lo AND code < :hi", {"lo": lo, "hi": hi}
     if level == "grid":
@@ -96,6 +101,7 @@ class CasePoints:
 
 def case_points(conn: Connection, view: View, as_of: dt.datetime, cap: int = POINT_CAP) -> CasePoints:
     """The view's cases with a location (its code range, period and filters), at most ``cap``, newest first."""
+    check_view(view)
     lo, hi = code_range(view.region)
     fsql, params = _filters(view)
     where = (f"WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1{fsql} "

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from analytics.indicators import SUM_MEASURES, derive
 from .codes import CHILD_LEVEL, PREFIX_LEN, code_range, level_of
 from . import open_cases
+from .scope import check, check_view
 from .measures import ROLLUP_SQL, select_list
 from .rollup import DAY_ROLLUP_LEVELS, ROLLUP_LEVELS
 from .view import View
@@ -32,8 +33,10 @@ class UnknownRegion(LookupError):
     """The region code is not in the database; the message is for people (Chinese)."""
 
 
-def region(conn: Connection, code: str) -> dict:
-    """name, level, parent_code, population of a region or grid; raises UnknownRegion."""
+def region(conn: Connection, code: str, scope=None) -> dict:
+    """name, level, parent_code, population of a region or grid; raises UnknownRegion (OutsideScope outside
+    ``scope``)."""
+    check(code, scope)
     if len(code) == 15:
         row = conn.execute(text(
             "SELECT code, name, 'grid' AS level, village_code AS parent_code, population, label_lon, label_lat "
@@ -55,8 +58,9 @@ def root_code(conn: Connection) -> str:
     return code
 
 
-def children(conn: Connection, code: str) -> pd.DataFrame:
+def children(conn: Connection, code: str, scope=None) -> pd.DataFrame:
     """code, name, level, population of the direct children (grids under a village)."""
+    check(code, scope)
     level = level_of(code)
     if level == "grid":
         return pd.DataFrame(columns=["code", "name", "level", "population"])
@@ -221,6 +225,7 @@ def _accumulate(parts: list[tuple[list[str], list[tuple]]]) -> pd.DataFrame:
 
 def child_measures(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Additive measures per child of ``view.region``: columns k (child code prefix) + SUM_MEASURES."""
+    check_view(view)
     child_level = CHILD_LEVEL.get(level_of(view.region), "grid")
     n = PREFIX_LEN[child_level]
     return _measures(conn, view, as_of, child_level, f"substr(grid_code, 1, {n})", f"substr(code, 1, {n})",
@@ -233,12 +238,14 @@ def open_overdue(conn: Connection, view: View, as_of: dt.datetime) -> dict[str, 
     The wall's 当前逾期 (every open case, however old) needs only these two numbers: an indicator table for
     all time would read years of cases or rollups.
     """
+    check_view(view)
     _columns, rows = open_cases.grouped(conn, view, as_of, open_cases.prefix(len(code_range(view.region)[0])))
     return {"open": sum(r[1] for r in rows), "overdue": sum(r[2] for r in rows)}
 
 
 def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Every indicator per month (column ``month`` as yyyymm int, ``period`` as the month's first day)."""
+    check_view(view)
     df = _measures(conn, view, as_of, level_of(view.region), "(day / 100)", "month", open_cases.month,
                    "(day / 100)").rename(columns={"k": "month"})
     m0, m1 = view.date_from.year * 100 + view.date_from.month, view.date_to.year * 100 + view.date_to.month
@@ -250,8 +257,9 @@ def monthly(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
 
 def indicator_table(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
     """Every indicator for each child of the region and, first, for the region itself (is_total=True)."""
-    me = region(conn, view.region)
-    kids = children(conn, view.region)
+    check_view(view)
+    me = region(conn, view.region, view.scope)
+    kids = children(conn, view.region, view.scope)
     measures = child_measures(conn, view, as_of)
     if kids.empty:
         kids = pd.DataFrame([{"code": me["code"], "name": me["name"], "level": me["level"], "population": me["population"]}])

@@ -220,3 +220,42 @@ duban_files = Table(
     Column("at", DateTime, nullable=False),
     Column("actor", String(64), nullable=False),
 )
+
+# --- issue 15: sign-in, wall tokens and the audit log (migration 0004) ---
+#: Local accounts. ``password_hash`` is argon2 (never the password); ``region`` None = sees nothing.
+users = Table(
+    "users", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(255)),
+    Column("role", String(16), nullable=False),
+    Column("region", String(12)),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("failed", Integer, nullable=False, server_default="0"),   # failed sign-ins in a row
+    Column("locked_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+#: Wall kiosk tokens: only the SHA-256 of the token is stored; ``revoked_at`` stops it at the next refresh.
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("region", String(12), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+)
+
+#: Append-only (a trigger refuses UPDATE and DELETE): who did what, when, where; details as JSON text.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("region", String(15)),
+    Column("details", Text, nullable=False, server_default="{}"),
+)

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from .codes import level_of
+from .scope import Scope
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class View:
     categories: tuple[str, ...] = ()  # empty: all
     sources: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    #: Who asks (data_access.scope): every query narrows the region to it; None = the process default, which
+    #: is nobody (no rows) unless the process declared itself (the CLI, tests: scope.trust_process).
+    scope: Scope | None = None
 
     @property
     def level(self) -> str:
@@ -26,6 +30,9 @@ class View:
 
     def with_region(self, code: str) -> "View":
         return replace(self, region=code)
+
+    def with_scope(self, scope: Scope | None) -> "View":
+        return replace(self, scope=scope)
 
     def previous(self) -> "View":
         """The period of the same length just before this one (for 环比 change)."""

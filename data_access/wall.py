@@ -13,18 +13,20 @@ from sqlalchemy.engine import Connection
 
 from .codes import code_range, level_of
 from .queries import day_int
+from .scope import check
 
 TICKER_COLUMNS = ["reported_at", "category", "status", "township", "village"]
 
 
-def latest_cases(conn: Connection, code: str, until: dt.date, n: int = 12, days: int = 31) -> pd.DataFrame:
+def latest_cases(conn: Connection, code: str, until: dt.date, n: int = 12, days: int = 31,
+                 scope=None) -> pd.DataFrame:
     """The ``n`` most recent cases of the subtree reported up to the end of ``until`` (within ``days``).
 
     Columns: reported_at, category, status, township, village. The day window bounds the index range;
     city and county views walk the report-time index backwards (SQLite is told which index, as in
     ``queries.index_hint``: its planner cannot estimate code ranges).
     """
-    lo, hi = code_range(code)
+    lo, hi = code_range(check(code, scope))
     d0 = until - dt.timedelta(days=days)
     hint = ""
     if conn.dialect.name == "sqlite":

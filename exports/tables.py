@@ -262,7 +262,7 @@ def month_period(year: int, month: int) -> tuple[dt.date, dt.date]:
 def month_view(view: View, year: int, month: int) -> View:
     """The view over one calendar month (same region and filters)."""
     d0, d1 = month_period(year, month)
-    return View(view.region, d0, d1, view.categories, view.sources, view.statuses)
+    return View(view.region, d0, d1, view.categories, view.sources, view.statuses, scope=view.scope)
 
 
 def export_report(evaluated: pd.DataFrame, rules: Rules, month: View, fmt: str, target: Target, *,

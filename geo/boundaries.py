@@ -116,9 +116,9 @@ def simplify_frames(frames: list[gpd.GeoDataFrame], tolerance: float) -> list[gp
     return out
 
 
-def level_boundaries(conn, level: str, within: str | None = None) -> gpd.GeoDataFrame:
+def level_boundaries(conn, level: str, within: str | None = None, scope=None) -> gpd.GeoDataFrame:
     """Every region of ``level`` (optionally inside ``within``), simplified as one coverage at that level's zoom."""
-    frame = to_frame(point_queries.level_rows(conn, level, within))
+    frame = to_frame(point_queries.level_rows(conn, level, within, scope))
     if frame.empty:
         where = f"区划 {within} 下" if within else ""
         raise ShapeError(f"数据库中没有{where}{LEVEL_NAMES.get(level, level)}一级的边界数据。")
@@ -126,12 +126,12 @@ def level_boundaries(conn, level: str, within: str | None = None) -> gpd.GeoData
     return simplify_frames([frame], TOLERANCE[parent])[0]
 
 
-def view_shapes(conn, code: str) -> ViewShapes:
+def view_shapes(conn, code: str, scope=None) -> ViewShapes:
     """Boundaries around ``code`` for its map, simplified together for the zoom that fits ``code``.
 
     Raises :class:`ShapeError` (Chinese message) when the region has no usable geometry.
     """
-    rows = point_queries.shape_rows(conn, code)
+    rows = point_queries.shape_rows(conn, code, scope)
     region = to_frame(rows["region"])
     if region.empty:
         if rows["region"].empty:

@@ -12,7 +12,7 @@ import streamlit as st
 from exports.tables import (
     MIME, XLSX_ROW_LIMIT, case_columns, filename, level_names, month_period, month_view,
 )
-from ui import data
+from ui import auth, data
 from ui.filters import active_view
 from ui.strings import t
 from ui.widgets import breadcrumb
@@ -28,6 +28,7 @@ SAME_AT_LEVEL = {"city": (), "county": ("county_name",), "township": ("county_na
                  "village": ("county_name", "township_name", "village_name"),
                  "grid": ("county_name", "township_name", "village_name", "grid_name")}
 
+auth.require("exporter")
 view = active_view()
 version = data.data_version()
 at = data.as_of()

@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from data_access.importer import ImportFailed, import_cases
-from ui import data
+from data_access import audit
+from ui import auth, data
 from ui.strings import t
 
+who = auth.require("importer")
 st.title(t("import_title"))
 st.markdown(t("import_help"))
 upload = st.file_uploader(t("import_upload"), type=["csv", "xlsx"])
@@ -18,10 +20,16 @@ if upload is not None and st.button(t("import_button"), type="primary"):
     path.write_bytes(upload.getvalue())
     try:
         with st.spinner(t("import_running", name=upload.name)):
-            report = import_cases(data.engine(), path)
+            report = import_cases(data.engine(), path, scope=who)
     except ImportFailed as exc:
+        with data.engine().begin() as conn:
+            audit.record(conn, who.user, "import", region=who.region, details={"file": upload.name, "error": str(exc)})
         st.error(t("import_failed", error=exc))
     else:
+        with data.engine().begin() as conn:
+            audit.record(conn, who.user, "import", region=who.region, details={
+                "file": upload.name, "inserted": report.inserted, "updated": report.updated,
+                "rejected": report.rejected})
         st.cache_data.clear()
         st.success(t("import_done", inserted=report.inserted, updated=report.updated, rejected=report.rejected,
                      months=len(report.months)))

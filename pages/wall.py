@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from ui import data
+from ui import auth, data
 from ui.filters import active_view
 from ui.playback import WALL_PARAM, wall_months, wall_playback
 from ui.wall import (collect, deck, header_html, map_canvas_px, next_slot, panels_html, ticker_html, viewport,
@@ -50,6 +50,10 @@ def cycle_for(version: int) -> tuple[str, ...]:
 @st.fragment(run_every=params.tick)
 def live() -> None:
     st.session_state[TICK] = st.session_state.get(TICK, 0) + 1
+    if not auth.token_still_valid():  # a revoked kiosk token: stop at this refresh, keep nothing on screen
+        st.session_state.pop(LAST, None)
+        st.error(auth.t("auth_token_invalid"))
+        return
     stale = False
     payload = st.session_state.get(LAST)
     position = None

@@ -162,6 +162,10 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
             "struggling_townships": ",".join(sorted(bad_t)),
         })
         meta_store.bump_version(conn)
+        from .demo_users import create as create_demo_users
+        first_county = min(c.code for c in units["county"])
+        first_town = min(t.code for t in units["township"] if t.code.startswith(first_county[:6]))
+        create_demo_users(conn, the_city.code, first_county, first_town)
     if engine.dialect.name == "postgresql":
         # VACUUM sets the visibility map, without which PostgreSQL cannot use index-only scans.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

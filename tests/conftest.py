@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data_access.engine import get_engine  # noqa: E402
+from data_access.scope import EVERYWHERE, Scope, trust_process  # noqa: E402
 from sample_data.build import build  # noqa: E402
+
+# Tests call data_access directly as the operator of the whole database (like the CLI); the pages always pass the
+# signed-in user's own scope, and tests/test_auth*.py check that a user sees only their region.
+trust_process(Scope("pytest", "admin", EVERYWHERE, via="cli"))
+# The app under test (AppTest, the e2e server) runs without sign-in unless a test asks for it: a non-default
+# database would otherwise show the sign-in form (tests/test_auth_pages.py and tests/e2e/test_auth.py sign in).
+os.environ.setdefault("YIPING_AUTH", "off")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: The small city every database test shares: one year of a real city, fixed end date.

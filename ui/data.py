@@ -6,20 +6,54 @@ version (data_access.meta), so imports invalidate every cached view at once. Err
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import threading
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from data_access import meta, migrate, queries
+from data_access import audit, meta, migrate, queries
+from data_access.scope import OutsideScope, Scope, no_region_message
 from data_access.engine import DatabaseUnavailable, check, get_engine
 from data_access.view import View
 
 
 class DataError(RuntimeError):
     """Something between the page and the database failed; str() is for people."""
+
+
+class ScopeError(DataError):
+    """The request reaches outside the signed-in user's region (data_access.scope.OutsideScope)."""
+
+
+def session_scope() -> Scope:
+    """The signed-in user's Scope (ui.auth.current_scope)."""
+    from .auth import current_scope
+    return current_scope()
+
+
+def scoped(fn):
+    """Run ``fn`` (a cached function) with the session's Scope: put into its View (first argument, or the View
+    of a CaseQuery) and passed as ``scope=`` when ``fn`` takes one. The Scope is part of the arguments, so
+    it is part of every cache key: two users never share a result."""
+    import inspect
+    takes_scope = "scope" in inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapper(first, *args, **kwargs):
+        s = session_scope()
+        if isinstance(first, View):
+            first = first.with_scope(s)
+        elif isinstance(getattr(first, "view", None), View):
+            first = dataclasses.replace(first, view=first.view.with_scope(s))
+        if takes_scope:
+            kwargs["scope"] = s
+        return fn(first, *args, **kwargs)
+    wrapper.clear = getattr(fn, "clear", None)
+    return wrapper
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,6 +76,8 @@ def guarded(fn, *args):
     """Run ``fn``; database trouble becomes a DataError with a Chinese message."""
     try:
         return fn(*args)
+    except OutsideScope as exc:
+        raise ScopeError(str(exc)) from exc
     except (DatabaseUnavailable, queries.UnknownRegion) as exc:
         raise DataError(str(exc)) from exc
     except SQLAlchemyError as exc:
@@ -75,31 +111,52 @@ def db_meta(_version: int) -> dict:
     return _conn_call(meta.read)
 
 
+@scoped
 @st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
-def region(code: str, _version: int | None = None) -> dict:
-    return _conn_call(queries.region, code)
+def region(code: str, _version: int | None = None, scope: Scope | None = None) -> dict:
+    return _conn_call(queries.region, code, scope)
 
 
+@scoped
 @st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
-def children(code: str, _version: int | None = None) -> pd.DataFrame:
-    return _conn_call(queries.children, code)
+def children(code: str, _version: int | None = None, scope: Scope | None = None) -> pd.DataFrame:
+    return _conn_call(queries.children, code, scope)
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def root_code(_version: int | None = None) -> str:
+def city_code(_version: int | None = None) -> str:
+    """The database's top region (the city), whoever asks: the open modes' scope."""
     return _conn_call(queries.root_code)
 
 
+def root_code(_version: int | None = None) -> str:
+    """The top of this user's navigation: their own region (a township user's 总览 starts at the township)."""
+    s = session_scope()
+    if not s.valid:
+        raise ScopeError(no_region_message(s))
+    return s.region
+
+
+def visible_ancestors(code: str) -> list[str]:
+    """The breadcrumb of ``code`` from the top of this user's region down (nothing above it is named)."""
+    from data_access.codes import ancestors
+    s = session_scope()
+    return [c for c in ancestors(code) if s.allows(c)]
+
+
+@scoped
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
 def indicator_table(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     return _conn_call(queries.indicator_table, view, at)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def open_overdue(view: View, at: dt.datetime, version: int) -> dict[str, int]:
     return _conn_call(queries.open_overdue, view, at)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def monthly(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     return _conn_call(queries.monthly, view, at)
@@ -146,10 +203,11 @@ def show_rules_error() -> None:
 
 
 # --- wall data (大屏): small, bounded caches; the wall refreshes them every minute for days ---
+@scoped
 @st.cache_data(ttl=60, max_entries=64, show_spinner=False)
-def latest_cases(code: str, until: dt.date, version: int, n: int = 12) -> pd.DataFrame:
+def latest_cases(code: str, until: dt.date, version: int, n: int = 12, scope: Scope | None = None) -> pd.DataFrame:
     from data_access import wall
-    return _conn_call(wall.latest_cases, code, until, n)
+    return _conn_call(wall.latest_cases, code, until, n, 31, scope)
 
 
 # --- import ---
@@ -174,16 +232,18 @@ def _geo_call(fn, *args):
         raise DataError(str(exc) if isinstance(exc, ShapeError) else f"边界数据无法读取：{exc}") from exc
 
 
+@scoped
 @st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
-def map_shapes(code: str, version: int):
+def map_shapes(code: str, version: int, scope: Scope | None = None):
     """geo.boundaries.ViewShapes around ``code``: children, siblings, outline, simplified for its zoom.
 
     A resource, not data: every rerun gets the same object instead of an unpickled copy (rebuilding the
     GeoDataFrames was a tenth of a map rerun under load). Callers only read it."""
     from geo.boundaries import view_shapes
-    return _geo_call(view_shapes, code)
+    return _geo_call(view_shapes, code, scope)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=128, show_spinner=False)
 def map_points(view: View, at: dt.datetime, version: int):
     """data_access.points.CasePoints of the view (capped, newest first)."""
@@ -192,6 +252,7 @@ def map_points(view: View, at: dt.datetime, version: int):
 
 
 # --- cases/warnings data ---
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def _by_dimensions(view: View, at: dt.datetime, version: int) -> dict[str, pd.DataFrame]:
     from data_access import breakdowns
@@ -203,24 +264,28 @@ def by_dimension(view: View, column: str, at: dt.datetime, version: int) -> pd.D
     return _by_dimensions(view, at, version)[column]
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=128, show_spinner=False)
 def weekly(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     from data_access import breakdowns
     return _conn_call(breakdowns.weekly, view, at)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def resolution_levels(view: View, version: int) -> pd.DataFrame:
     from data_access import breakdowns
     return _conn_call(breakdowns.resolution_levels, view)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def ageing(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     from data_access import breakdowns
     return _conn_call(breakdowns.ageing, view, at)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def overdue_list(view: View, at: dt.datetime, version: int, limit: int = 20) -> pd.DataFrame:
     from data_access import breakdowns
@@ -233,11 +298,13 @@ def month_span(version: int) -> tuple[int, int] | None:
     return _conn_call(breakdowns.month_span)
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=128, show_spinner=False)
-def warning_history(code: str, month: int, at: dt.datetime, version: int, today: dt.date) -> pd.DataFrame:
+def warning_history(code: str, month: int, at: dt.datetime, version: int, today: dt.date,
+                    scope: Scope | None = None) -> pd.DataFrame:
     """Indicators per (child, month) for the 12 months ending with ``month`` (one grouped query)."""
     from data_access import breakdowns
-    return _conn_call(breakdowns.warning_history, code, month, at, 12, today)
+    return _conn_call(breakdowns.warning_history, code, month, at, 12, today, scope)
 
 
 def history_evaluated(code: str, month: int, at: dt.datetime, version: int, today: dt.date) -> pd.DataFrame:
@@ -247,12 +314,13 @@ def history_evaluated(code: str, month: int, at: dt.datetime, version: int, toda
     return evaluate(warning_history(code, month, at, version, today), current)
 
 
+@scoped
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
-def duty_list(code: str, version: int) -> pd.DataFrame:
+def duty_list(code: str, version: int, scope: Scope | None = None) -> pd.DataFrame:
     """责任清单 data of the children of ``code``, phones already masked (138****1234)."""
     from data_access import breakdowns
     from exports.safety import mask_phone
-    df = _conn_call(breakdowns.duty_list, code)
+    df = _conn_call(breakdowns.duty_list, code, scope)
     return df.assign(duty_phone=df["duty_phone"].map(mask_phone))
 
 
@@ -263,6 +331,7 @@ def case_query(view: View, at: dt.datetime, version: int, overdue_only: bool = F
     warning level it is, judged by the current rules over the same view. Bad input raises DataError."""
     from data_access.case_list import BadFilter, CaseQuery
     from exports.tables import children_with_level
+    view = view.with_scope(session_scope())
     regions = None
     if warning:
         current, _error = rules()
@@ -273,14 +342,32 @@ def case_query(view: View, at: dt.datetime, version: int, overdue_only: bool = F
         raise DataError(str(exc)) from exc
 
 
+@scoped
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
 def case_count(q, version: int) -> int:
     from data_access import case_list
     return _conn_call(case_list.count, q)
 
 
-@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def case_table(q, offset: int, limit: int, unmask: bool, version: int) -> pd.DataFrame:
+    """One page of the case list; showing it unmasked is on record (once per query and page)."""
+    if unmask:
+        who = session_scope()
+        if not (can_unmask()):
+            unmask = False
+        else:
+            key = ("audit_unmask", q, offset)
+            if st.session_state.get("audit_unmask_last") != key:
+                st.session_state["audit_unmask_last"] = key
+                with engine().begin() as conn:
+                    audit.record(conn, who.user, "unmask", region=q.view.region,
+                                 details=audit.view_details(q.view, page_offset=offset, rows=limit))
+    return _case_table(q, offset, limit, unmask, version)
+
+
+@scoped
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def _case_table(q, offset: int, limit: int, unmask: bool, version: int) -> pd.DataFrame:
     """One page of the case list (paged in the database), readable and masked unless ``unmask``."""
     from data_access import case_list
     from exports.tables import safe_cases
@@ -290,7 +377,7 @@ def case_table(q, offset: int, limit: int, unmask: bool, version: int) -> pd.Dat
 def can_unmask() -> bool:
     """Whether this installation offers 显示完整个人信息 (env YIPING_ALLOW_UNMASK=1)."""
     from exports.tables import allow_unmask
-    return allow_unmask()
+    return allow_unmask() and session_scope().may("admin")
 
 
 def _to_bytes(write) -> bytes:
@@ -309,13 +396,26 @@ def case_export(q, fmt: str, unmask: bool, region_name: str, warning: str | None
     """
     from exports.tables import export_cases
     eng = engine()
+    who = session_scope()  # taken now: the callable runs outside the script thread
+    q = dataclasses.replace(q, view=q.view.with_scope(who))
 
     def make() -> bytes:
         def write(f):
-            with eng.connect() as conn:
-                export_cases(conn, q, fmt, f, region_name=region_name, unmask=unmask, warning=warning)
+            with eng.connect() as conn:  # streams (a server-side cursor on PostgreSQL): the record goes apart
+                rows = export_cases(conn, q, fmt, f, region_name=region_name, unmask=unmask, warning=warning)
+            with eng.begin() as conn:  # no file leaves without its record: a failure here fails the download
+                _audit_export(conn, who, q.view, "cases", fmt, rows, unmask=unmask, warning=warning,
+                              overdue_only=q.overdue_only, text=q.text)
         return _to_bytes(write)
     return make
+
+
+def _audit_export(conn, who: Scope, view: View, what: str, fmt: str, rows: int, *, unmask: bool = False, **filters):
+    """Every export is on record: who, the filters, the format and the row count (and unmasking apart)."""
+    details = audit.view_details(view, what=what, format=fmt, rows=rows, unmask=unmask, **filters)
+    audit.record(conn, who.user, "export", region=view.region, details=details)
+    if unmask:
+        audit.record(conn, who.user, "unmask", region=view.region, details=details)
 
 
 def indicator_export(view: View, at: dt.datetime, version: int, region_name: str):
@@ -323,8 +423,15 @@ def indicator_export(view: View, at: dt.datetime, version: int, region_name: str
     from exports.tables import export_indicators
     table = evaluated(view, at, version)
     current, _error = rules()
-    return lambda: _to_bytes(lambda f: export_indicators(table, view, "xlsx", f, region_name=region_name, as_of=at,
-                                                         rules=current))
+    who, eng = session_scope(), engine()
+
+    def make() -> bytes:
+        def write(f):
+            rows = export_indicators(table, view, "xlsx", f, region_name=region_name, as_of=at, rules=current)
+            with eng.begin() as conn:
+                _audit_export(conn, who, view, "indicators", "xlsx", rows)
+        return _to_bytes(write)
+    return make
 
 
 def report_export(month: View, at: dt.datetime, region_name: str):
@@ -333,12 +440,19 @@ def report_export(month: View, at: dt.datetime, region_name: str):
     from exports.tables import export_report
     current, _error = rules()
     eng = engine()
+    who = session_scope()
+    month = month.with_scope(who)
 
     def make() -> bytes:
         with eng.connect() as conn:
             table = queries.indicator_table(conn, month, at)
-        return _to_bytes(lambda f: export_report(evaluate(table, current), current, month, "xlsx", f,
-                                                 region_name=region_name, as_of=at))
+
+        def write(f):
+            rows = export_report(evaluate(table, current), current, month, "xlsx", f, region_name=region_name,
+                                 as_of=at)
+            with eng.begin() as conn:
+                _audit_export(conn, who, month, "report", "xlsx", rows)
+        return _to_bytes(write)
     return make
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.codes import CHILD_LEVEL, ancestors, level_of
+from data_access.codes import CHILD_LEVEL, level_of
 from data_access.view import View
 from . import data
 from .state import params_from_view, presets, view_from_params
@@ -43,14 +43,17 @@ def current_view() -> View:
     params = {k: st.query_params.get(k) for k in VIEW_PARAMS}
     if not params["region"] and "view" in st.session_state:
         view = st.session_state["view"]
-        _write_params(view)
-        return view
+        if data.session_scope().allows(view.region):
+            _write_params(view)
+            return view
+        params = {**params, **params_from_view(view)}  # a View outside the user's region: checked below
     view, notes = view_from_params(params, root, data.today())
     try:
         data.region(view.region, version)
-    except data.DataError:
+    except data.DataError as exc:
         fallback = data.region(root, version)["name"]
-        notes.append(t("unknown_region", code=view.region, fallback=fallback))
+        outside = isinstance(exc, data.ScopeError)
+        notes.append(t("auth_outside" if outside else "unknown_region", code=view.region, fallback=fallback))
         view = view.with_region(root)
     for note in notes:
         st.toast(note, icon=":material/warning:")
@@ -63,7 +66,7 @@ def current_view() -> View:
 
 def region_picker(view: View) -> None:
     version = data.data_version()
-    chain = ancestors(view.region)
+    chain = data.visible_ancestors(view.region)  # from the top of the user's own region
     for depth in range(1, 5):
         parent = chain[depth - 1] if depth - 1 < len(chain) else None
         if parent is None or level_of(parent) not in CHILD_LEVEL:
@@ -140,7 +143,13 @@ def active_view() -> View:
         from streamlit.runtime.pages_manager import PagesManager
         PagesManager.uses_pages_directory = False
         st.rerun()
-    return st.session_state["view"]
+    view = st.session_state["view"]
+    scope = data.session_scope()
+    if not scope.allows(view.region):  # a page run without app.py, with a View outside the user's region
+        from data_access.scope import no_region_message
+        st.error(t("auth_outside_stop", code=view.region) if scope.valid else no_region_message(scope))
+        st.stop()
+    return view
 
 
 def filter_bar() -> View:

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from analytics.indicators import HIGHER_IS_BETTER, INDICATORS
-from data_access.codes import ancestors
 from data_access.view import View
 from . import data, fmt
 from .filters import set_view
@@ -20,7 +19,7 @@ def breadcrumb(view: View, key: str = "crumb") -> None:
     """丽水市 › 莲都区 › 某街道: each ancestor is a button that goes back up."""
     version = data.data_version()
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    for code in ancestors(view.region):
+    for code in data.visible_ancestors(view.region):  # nothing above the user's own region
         name = data.region(code, version)["name"]
         if code == view.region:
             row.markdown(f"**{name}**")

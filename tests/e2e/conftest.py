@@ -45,13 +45,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(db_url: str, log: Path, **env):
-    """``streamlit run app.py`` headless on a free port for ``db_url``; yields its URL once healthy, then stops it."""
-    port = _free_port()
+def serve(db_url: str, log: Path, *, args: tuple[str, ...] = (), port: int | None = None, **env):
+    """``streamlit run app.py`` headless on a free port (or ``port``) for ``db_url``, with extra command-line
+    ``args``; yields its URL once healthy, then stops it."""
+    port = port or _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1", **env}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--browser.serverAddress", "localhost",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", *args]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -85,7 +86,10 @@ def need_chromium() -> None:
 def app_url(small_sqlite, tmp_path_factory):
     need_chromium()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with serve(str(small_sqlite.url), log, YIPING_IMPORT_DIR=str(tmp_path_factory.mktemp("imports"))) as url:
+    # Sign-in off for the page tests (a non-default database would otherwise ask for it); tests/e2e/test_auth.py
+    # starts its own server with YIPING_AUTH=local.
+    with serve(str(small_sqlite.url), log, YIPING_IMPORT_DIR=str(tmp_path_factory.mktemp("imports")),
+               YIPING_AUTH="off") as url:
         yield url
 
 
