@@ -6,6 +6,8 @@ apply here as to every other query. Portable SQL only (code ranges, integer ``da
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -13,7 +15,7 @@ from sqlalchemy.engine import Connection
 from analytics.index_config import VILLAGE_COLUMNS
 from .breakdowns import month_span
 from .codes import PREFIX_LEN, code_range, level_of, pad
-from .measures import ROLLUP_SQL, select_list
+from .measures import CLOSED, ROLLUP_SQL, select_list
 
 #: The case measures a village's indicators and stars need (a subset of the rollup's).
 MEASURES = {k: ROLLUP_SQL[k] for k in ("received", "closed", "on_time", "local_resolved", "close_hours", "sat_n",
@@ -52,17 +54,25 @@ def village_table(conn: Connection, region: str, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", *VILLAGE_COLUMNS])
 
 
-def case_counts(conn: Connection, region: str, year: int) -> pd.DataFrame:
-    """Case measures of ``year`` under ``region`` per (village, category, resolution_level, is_major)."""
+#: Open past their deadline at the as-of time: with ``closed`` they make 应办结, the denominator of the closure and
+#: on-time rates (analytics.indicators.derive), so a year still running is judged on the cases already due.
+OVERDUE_SQL = f"SUM(CASE WHEN NOT ({CLOSED}) AND deadline < :as_of THEN 1 ELSE 0 END)"
+
+
+def case_counts(conn: Connection, region: str, year: int, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Case measures of ``year`` under ``region`` per (village, category, resolution_level, is_major); ``overdue``
+    counts the year's cases still open past their deadline at ``as_of`` (default: now)."""
     lo, hi = code_range(region)
     key = "substr(grid_code, 1, 12)"
-    sql = (f"SELECT {key} AS village, category, resolution_level, is_major, {select_list(MEASURES)} FROM cases "
+    sql = (f"SELECT {key} AS village, category, resolution_level, is_major, {select_list(MEASURES)}, "
+           f"{OVERDUE_SQL} AS overdue FROM cases "
            "WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1 "
            f"GROUP BY {key}, category, resolution_level, is_major")
-    result = conn.execute(text(sql), {"lo": lo, "hi": hi, "d0": year * 10000 + 101, "d1": (year + 1) * 10000 + 101})
+    result = conn.execute(text(sql), {"lo": lo, "hi": hi, "d0": year * 10000 + 101, "d1": (year + 1) * 10000 + 101,
+                                      "as_of": as_of or dt.datetime.now()})
     df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     df["is_major"] = df["is_major"].astype(bool)
-    for m in MEASURES:
+    for m in (*MEASURES, "overdue"):
         df[m] = pd.to_numeric(df[m]).astype(float)
     return df
 

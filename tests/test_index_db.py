@@ -2,6 +2,8 @@
 raw case rows; the yearly village table's import accounts for every row."""
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from data_access.village_import import import_villages
 
 YEAR = 2026
 COUNTY = "331102000000"
+AS_OF = dt.datetime(2026, 11, 1)  # the small city's data ends on 2026-10-31
 
 
 def _evaluate(engine, region=COUNTY, cfg=None):
@@ -22,7 +25,7 @@ def _evaluate(engine, region=COUNTY, cfg=None):
     with engine.connect() as conn:
         root = vi.group_root(region, cfg.group)
         return av.evaluate(vi.villages(conn, root), vi.village_table(conn, root, YEAR),
-                           vi.case_counts(conn, root, YEAR), cfg), cfg
+                           vi.case_counts(conn, root, YEAR, AS_OF), cfg), cfg
 
 
 def _by_hand(engine) -> pd.DataFrame:
@@ -40,20 +43,22 @@ def _by_hand(engine) -> pd.DataFrame:
     closed = cases["closed_at"].notna()
     cases["closed"] = closed
     cases["on_time"] = closed & (pd.to_datetime(cases["closed_at"]) <= pd.to_datetime(cases["deadline"]))
+    cases["overdue"] = ~closed & (pd.to_datetime(cases["deadline"]) < AS_OF)  # 应办结 = closed + overdue
     cases["local"] = closed & cases["resolution_level"].isin(["村", "镇"])
     cases["rated"] = cases["satisfaction"].notna()
     cases["ok"] = cases["satisfaction"].isin([2, 3])
     cases["petition"] = cases["category"] == "信访诉求"
     g = cases.groupby("village")
     n = g.size().reindex(vil.index, fill_value=0)
-    s = g[["closed", "on_time", "local", "rated", "ok", "petition"]].sum().reindex(vil.index, fill_value=0)
+    s = g[["closed", "on_time", "overdue", "local", "rated", "ok", "petition"]].sum().reindex(vil.index, fill_value=0)
     pop = vil["population"].astype(float)
     out = pd.DataFrame(index=vil.index)
     out["collective_income"] = tab["collective_income"]
     out["income_growth"] = tab["income_growth"]
     out["incidence"] = n / pop * 10000
-    out["closure"] = s["closed"] / n.where(n > 0)
-    out["on_time"] = s["on_time"] / s["closed"].where(s["closed"] > 0)
+    due = s["closed"] + s["overdue"]
+    out["closure"] = s["closed"] / due.where(due > 0)
+    out["on_time"] = s["on_time"] / due.where(due > 0)
     out["petitions"] = s["petition"] / pop * 10000
     out["local"] = s["local"] / s["closed"].where(s["closed"] > 0)
     out["environment"] = tab["environment_score"]
