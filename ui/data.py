@@ -223,8 +223,10 @@ def ageing(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def overdue_list(view: View, at: dt.datetime, version: int, limit: int = 20) -> pd.DataFrame:
+    """The oldest overdue cases; 承办单位 is free text, so numbers and names in it are masked."""
     from data_access import breakdowns
-    return _conn_call(breakdowns.overdue_list, view, at, limit)
+    from exports.safety import sanitize_frame
+    return sanitize_frame(_conn_call(breakdowns.overdue_list, view, at, limit), {"handling_unit": "text"})
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
