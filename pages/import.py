@@ -7,6 +7,7 @@ import streamlit as st
 
 from data_access.importer import ImportFailed, import_cases
 from ui import data
+from ui.escape import md
 from ui.strings import t
 
 st.title(t("import_title"))
@@ -20,7 +21,7 @@ if upload is not None and st.button(t("import_button"), type="primary"):
         with st.spinner(t("import_running", name=upload.name)):
             report = import_cases(data.engine(), path)
     except ImportFailed as exc:
-        st.error(t("import_failed", error=exc))
+        st.error(t("import_failed", error=md(exc)))
     else:
         st.cache_data.clear()
         st.success(t("import_done", inserted=report.inserted, updated=report.updated, rejected=report.rejected,
@@ -29,7 +30,7 @@ if upload is not None and st.button(t("import_button"), type="primary"):
             rejected = pd.read_csv(report.quarantine, dtype=str, encoding="utf-8-sig")
             st.warning(t("import_rejected", n=len(rejected)))
             reasons = rejected["错误原因"].value_counts()
-            st.markdown("\n".join(f"- {why}：{n:,} 行" for why, n in reasons.items()))
+            st.markdown("\n".join(f"- {md(why)}：{n:,} 行" for why, n in reasons.items()))
             st.dataframe(rejected.head(200), hide_index=True)
             st.download_button(t("import_download_rejected"), report.quarantine.read_bytes(),
                                file_name=report.quarantine.name, mime="text/csv")

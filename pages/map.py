@@ -4,6 +4,7 @@ import streamlit as st
 
 from geo.layers import MAP_PX
 from ui import data
+from ui.escape import md
 from ui.filters import active_view, set_view
 from ui.strings import t
 from ui.widgets import (breadcrumb, columns, drill_map, map_children, map_legend, map_mode, points_note,
@@ -13,7 +14,7 @@ view = active_view()
 version = data.data_version()
 at = data.as_of()
 me = data.region(view.region, version)
-st.title(t("map_title", region=me["name"]))
+st.title(t("map_title", region=md(me["name"])))
 breadcrumb(view, key="map_crumb")
 data.show_rules_error()
 st.caption(f"{view.date_from} 至 {view.date_to} · {t('data_as_of', time=at.strftime('%Y-%m-%d %H:%M'))}")

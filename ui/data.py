@@ -7,19 +7,32 @@ version (data_access.meta), so imports invalidate every cached view at once. Err
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from data_access import meta, migrate, queries
 from data_access.engine import DatabaseUnavailable, check, get_engine
 from data_access.view import View
 
 
+log = logging.getLogger(__name__)
+
+
 class DataError(RuntimeError):
     """Something between the page and the database failed; str() is for people."""
+
+
+class DatabaseDown(DataError):
+    """The database does not answer (down, unreachable, refusing): pages say so in one sentence and retry
+    (ui.outage). The driver's text, which names hosts and users, goes to the server log only."""
+
+    def __init__(self) -> None:
+        from .strings import t
+        super().__init__(t("db_unavailable"))
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,14 +52,40 @@ def build_lock() -> threading.Lock:
 
 
 def guarded(fn, *args):
-    """Run ``fn``; database trouble becomes a DataError with a Chinese message."""
+    """Run ``fn``; database trouble becomes a DataError with a Chinese message and no driver text
+    (DatabaseDown when the database does not answer; the details go to the server log)."""
     try:
         return fn(*args)
-    except (DatabaseUnavailable, queries.UnknownRegion) as exc:
+    except queries.UnknownRegion as exc:
         raise DataError(str(exc)) from exc
+    except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
+        log.warning("database unavailable: %s", exc)
+        raise DatabaseDown() from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            log.warning("database connection lost: %s", exc)
+            raise DatabaseDown() from exc
+        log.exception("database query failed")
+        raise DataError(_t("db_query_failed")) from exc
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DataError(f"数据库查询失败：{reason}") from exc
+        log.exception("database query failed")
+        raise DataError(_t("db_query_failed")) from exc
+
+
+def _t(key: str) -> str:
+    from .strings import t
+    return t(key)
+
+
+def database_answers() -> bool:
+    """True when the database answers a SELECT 1 now (the outage probe; never raises)."""
+    from sqlalchemy import text
+    try:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not yet"
+        return False
 
 
 def _conn_call(fn, *args):
@@ -142,7 +181,8 @@ def show_rules_error() -> None:
     if error:
         from analytics.warnings import DEFAULT_RULES
         from .strings import t
-        st.warning(t("rules_error_default" if current is DEFAULT_RULES else "rules_error", error=error))
+        from .escape import md
+        st.warning(t("rules_error_default" if current is DEFAULT_RULES else "rules_error", error=md(error)))
 
 
 # --- wall data (大屏): small, bounded caches; the wall refreshes them every minute for days ---

@@ -11,6 +11,7 @@ import streamlit as st
 from data_access.codes import CHILD_LEVEL, ancestors, level_of
 from data_access.view import View
 from . import data
+from .escape import md
 from .state import params_from_view, presets, view_from_params
 from .strings import t
 
@@ -45,7 +46,9 @@ def current_view() -> View:
         view = st.session_state["view"]
         _write_params(view)
         return view
-    view, notes = view_from_params(params, root, data.today())
+    known = {"cat": data.distinct_values("category", version), "src": data.distinct_values("source", version),
+             "status": STATUSES}
+    view, notes = view_from_params(params, root, data.today(), known)
     try:
         data.region(view.region, version)
     except data.DataError:
@@ -53,8 +56,8 @@ def current_view() -> View:
         notes.append(t("unknown_region", code=view.region, fallback=fallback))
         view = view.with_region(root)
     for note in notes:
-        st.toast(note, icon=":material/warning:")
-        st.warning(note)
+        st.toast(md(note), icon=":material/warning:")  # a quoted URL value is text, never Markdown
+        st.warning(md(note))
     st.session_state["view"] = view
     if notes:
         _write_params(view)

@@ -301,6 +301,13 @@ ZH: dict[str, str] = {
     "wall_waiting": "正在连接数据库，稍后自动重试……",
     "wall_refresh_every": "每 {s} 秒刷新",
     "wall_legend_count": "{name} {n}",
+    # --- issue 14: hardening (URL parameters, database outages) ---
+    "param_date_range": "地址参数 {name}={value} 超出可用日期范围（{lo} 至 {hi}），已使用默认值。",
+    "param_number_range": "地址参数 {name}={value} 应为 {lo} 至 {hi} 之间的数，已改为 {used}。",
+    "param_unknown_values": "地址参数 {name} 中的 {values} 不存在，已忽略。",
+    "param_too_many": "地址参数 {name} 的取值过多（最多 {n} 个），多余的已忽略。",
+    "db_unavailable": "数据库暂时无法连接，正在重试…",
+    "db_query_failed": "数据查询失败，请稍后再试；详细原因已记入服务器日志。",
 }
 
 INDICATOR_LABELS: dict[str, str] = {
