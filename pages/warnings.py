@@ -40,7 +40,7 @@ def pick_month(span: tuple[int, int], today: dt.date) -> int:
     try:
         wanted = int(raw.replace("-", "")) if raw else default
     except ValueError:
-        wanted = default
+        wanted = None
     if raw and wanted not in options:  # say so, naming the parameter (never a silent fallback)
         st.warning(md(t("bad_param", name=MONTH_PARAM, value=raw)))
     current = wanted if wanted in options else default

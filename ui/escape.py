@@ -21,6 +21,7 @@ every text, label and tick. A value quoted in any of them must show as the chara
 from __future__ import annotations
 
 import html as _html
+import re
 
 #: ASCII characters with a meaning in CommonMark, GFM (autolinks, tables, strikethrough) or Streamlit's Markdown
 #: (``:color[…]``, ``:material/…:``, ``$math$``); each becomes a numeric character reference.
@@ -28,6 +29,10 @@ _MD_ACTIVE = "\\`*_{}[]()#+-.!|~:$<>&\"'=/@^%"
 _MD_TABLE = {ord(c): f"&#{ord(c)};" for c in _MD_ACTIVE}
 _MD_TABLE[ord("\n")] = " "   # a line break could start a heading, a list or a block quote
 _MD_TABLE[ord("\r")] = " "
+_MD_TABLE[ord("@")] = "&#64;\u200b"  # GFM links e-mail addresses found in the *decoded* text: break them
+#: GFM also links http://, https:// and www. found in the decoded text (entities do not stop it): a zero-width
+#: space after the scheme or the www keeps the characters and breaks the link.
+_AUTOLINK_RE = re.compile(r"(?i)(https?|www)(?=&#)")
 
 #: plotly trace attributes that hold text it draws (strings in them are escaped; numbers are left alone).
 PLOT_TEXT_ATTRS = ("x", "y", "hovertext", "labels", "ids", "customdata", "parents", "name", "legendgroup")
@@ -37,8 +42,8 @@ def md(value: object, keep_newlines: bool = False) -> str:
     """``value`` as literal text inside Markdown (and inside the HTML of st.markdown(unsafe_allow_html=True)).
 
     ``keep_newlines``: line breaks stay (for HTML that turns them into ``<br>`` itself)."""
-    s = str(value).translate(_MD_TABLE)
-    return s if not keep_newlines else str(value).translate({**_MD_TABLE, ord("\n"): "\n"})
+    table = _MD_TABLE if not keep_newlines else {**_MD_TABLE, ord("\n"): "\n"}
+    return _AUTOLINK_RE.sub("\\1\u200b", str(value).translate(table))
 
 
 def html(value: object) -> str:

@@ -55,6 +55,8 @@ def current_view() -> View:
         fallback = data.region(root, version)["name"]
         notes.append(t("unknown_region", code=view.region, fallback=fallback))
         view = view.with_region(root)
+    if notes:  # the wall hides Streamlit's alerts: it shows these in its header while the view stays the same
+        st.session_state["view_notes"] = (view, notes)
     for note in notes:
         st.toast(md(note), icon=":material/warning:")  # a quoted URL value is text, never Markdown
         st.warning(md(note))

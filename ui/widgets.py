@@ -24,7 +24,7 @@ def breadcrumb(view: View, key: str = "crumb") -> None:
         name = data.region(code, version)["name"]
         if code == view.region:
             row.markdown(f"**{md(name)}**")
-        elif row.button(f"{name} ›", key=f"{key}_{code}", help=f"{t('back_to')} {name}"):
+        elif row.button(f"{md(name)} ›", key=f"{key}_{code}", help=f"{t('back_to')} {md(name)}"):
             set_view(view.with_region(code))
             st.rerun()
 
