@@ -73,6 +73,7 @@ _LABELLED_NAME_RE = re.compile(rf"({_NAME_LABELS}[:：\s]*)({_HAN})({_HAN}{{1,3}
 COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "皇甫", "尉迟", "公孙", "慕容", "令狐", "宇文", "司徒", "夏侯",
                      "轩辕", "端木", "独孤", "呼延", "澹台", "公冶", "申屠", "闻人", "钟离", "万俟", "赫连", "司空",
                      "濮阳", "长孙", "太史")
+_COMPOUND_HINT = re.compile("|".join(COMPOUND_SURNAMES))
 _COMPOUND_RE = re.compile(rf"()({'|'.join(COMPOUND_SURNAMES)})({_HAN}{{1,2}})")
 #: Characters of a name field that stay as they are: separators between several names.
 _NAME_KEEP = " \t、,，/;；"
@@ -101,17 +102,18 @@ def _mask_rest(s: str) -> str:
 def _star_groups(value: str, patterns, digits_only: bool = True) -> str:
     """Star group 2 of every match of ``patterns`` (in order; a starred part is not matched again)."""
     norm = value.translate(_FULLWIDTH)
-    out = list(value)
+    out = None
     for rx in patterns:
         hits = list(rx.finditer(norm))
         if not hits:
             continue
+        out = out or list(value)
         for m in hits:
             for i in range(*m.span(2)):
                 if not digits_only or norm[i].isdigit() or norm[i] in "Xx":
                     out[i] = "*"
-        norm = "".join("*" if c == "*" else n for c, n in zip(out, norm))
-    return "".join(out)
+        norm = "".join(out).translate(_FULLWIDTH)
+    return value if out is None else "".join(out)
 
 
 def _mask_names_in(s: str, names=()) -> str:
@@ -120,7 +122,7 @@ def _mask_names_in(s: str, names=()) -> str:
         if isinstance(name, str) and len(name.strip()) >= 2 and name.strip() in s:
             name = name.strip()
             s = s.replace(name, mask_name(name))
-    if any(k in s for k in COMPOUND_SURNAMES) or _LABELLED_NAME_RE.search(s):
+    if _COMPOUND_HINT.search(s) or _LABELLED_NAME_RE.search(s):
         s = _LABELLED_NAME_RE.sub(lambda m: m[1] + m[2] + "*" * len(m[3]), s)
         s = _COMPOUND_RE.sub(lambda m: m[2][0] + "*" * (len(m[2]) - 1 + len(m[3])), s)
     return s
@@ -231,7 +233,7 @@ def _mask_text_series(s: pd.Series, names: pd.Series | None = None) -> pd.Series
     if names is not None:
         named = _as_strings(names)
         hit = hit | pd.Series([isinstance(n, str) and len(n) >= 2 and isinstance(v, str) and n in v
-                               for v, n in zip(s, named)], index=s.index)
+                               for v, n in zip(s.tolist(), named.tolist())], index=s.index)
     hit = hit.fillna(False).astype(bool)
     if not hit.any():
         return s
@@ -239,7 +241,7 @@ def _mask_text_series(s: pd.Series, names: pd.Series | None = None) -> pd.Series
     if names is None:
         out[hit] = s[hit].map(mask_text)
     else:
-        out[hit] = [mask_text(v, (n,)) for v, n in zip(s[hit], named[hit])]
+        out[hit] = [mask_text(v, (n,)) for v, n in zip(s[hit].tolist(), named[hit].tolist())]
     return out
 
 
