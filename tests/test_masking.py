@@ -104,3 +104,15 @@ def test_safe_cases_masks_what_the_data_page_shows():
     assert (row["citizen_name"], row["citizen_phone"]) == ("诸**", "0578-***3456")
     assert row["description"] == "诸** 电话０５７８－***３４５６"
     assert safe_cases(df, unmask=True).iloc[0]["citizen_name"] == "诸葛亮"
+
+
+def test_export_notes_mask_the_search_text():
+    import datetime as dt
+    from data_access.case_list import CaseQuery
+    from data_access.view import View
+    from exports.tables import case_meta
+    q = CaseQuery(View("331102000000", dt.date(2026, 1, 1), dt.date(2026, 1, 31)), dt.datetime(2026, 2, 1),
+                  text="13812341234 欧阳娜娜")
+    masked = dict(case_meta(q, "莲都区", unmask=False))
+    assert "138****1234 欧***" in masked.values()
+    assert "13812341234 欧阳娜娜" in dict(case_meta(q, "莲都区", unmask=True)).values()
