@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from data_access.engine import DEFAULT_URL, database_url, safe_url
-from ui import auth, data
+from ui import auth, data, outage
 from ui.filters import current_view, filter_bar
 from ui.strings import t
 from ui.theme import apply_theme
@@ -71,7 +71,7 @@ try:
 except Exception as exc:  # noqa: BLE001
     if "wall_last" not in st.session_state:
         if isinstance(exc, data.DataError):
-            st.error(str(exc))
+            outage.show(exc)
             st.stop()
         raise
     ready = True  # the wall, with the database down: it keeps drawing its last data (pages/wall.py)
@@ -92,4 +92,4 @@ try:
 except data.ScopeError as exc:  # outside the user's region: the reason, and nothing else
     st.error(str(exc))
 except data.DataError as exc:
-    st.error(t("db_error", error=exc))
+    outage.show(exc)  # an outage: one sentence, and the page runs again by itself once the database is back

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
 
 from analytics.indicators import BASICALLY_SATISFIED, SATISFIED, UNSATISFIED
+from exports.safety import sanitize_raw_frame  # quarantine files leave the server: masked and defused
 from . import meta, rollup
 from .schema import cases as cases_t, grids as grids_t
 from .scope import filter_rows as scope_filter_rows
@@ -173,5 +174,5 @@ def import_cases(engine: Engine, path: str | Path, scope=None) -> ImportReport:
     quarantine = None
     if len(reasons):
         quarantine = path.with_name(f"{path.stem}.rejected.{dt.datetime.now():%Y%m%d%H%M%S%f}.csv")
-        quarantine_rows(raw, reasons).to_csv(quarantine, index=False, encoding="utf-8-sig")
+        sanitize_raw_frame(quarantine_rows(raw, reasons)).to_csv(quarantine, index=False, encoding="utf-8-sig")
     return ImportReport(len(good) - existing, existing, len(reasons), quarantine, months)

@@ -27,12 +27,12 @@ from analytics.warnings import Rules, level_color, level_name, load_rules
 from data_access import case_list
 from data_access.case_list import CaseQuery
 from data_access.view import View
-from exports.safety import sanitize_frame
+from exports.safety import mask_text, sanitize_frame
 from exports.writers import EXCEL_MAX_ROWS, ColumnSpec, Target, export_filename, write_csv, write_xlsx
 from ui.strings import PERCENT, label, t
 
 #: Columns with personal data and their kind for ``sanitize_frame``.
-PERSONAL = {"citizen_name": "name", "citizen_phone": "phone", "description": "text"}
+PERSONAL = {"citizen_name": "name", "citizen_phone": "phone", "description": "text", "handling_unit": "text"}
 
 #: format name -> (file extension, CSV encoding or None for XLSX)
 FORMATS = {"xlsx": ("xlsx", None), "csv": ("csv", "utf-8-sig"), "csv-gb18030": ("csv", "gb18030")}
@@ -138,7 +138,7 @@ def case_meta(q: CaseQuery, region_name: str, *, unmask: bool, warning: str | No
         *view_meta(q.view, region_name),
         (t("export_meta_overdue"), t("export_yes") if q.overdue_only else t("export_no")),
         (t("export_meta_warning"), warning or t("export_meta_all")),
-        (t("export_meta_text"), q.text.strip() or "—"),
+        (t("export_meta_text"), (q.text.strip() if unmask else mask_text(q.text.strip())) or "—"),
         (t("export_meta_personal"), t("export_meta_unmasked") if unmask else t("export_meta_masked")),
         (t("export_meta_as_of"), q.as_of.strftime("%Y-%m-%d %H:%M")),
         (t("export_meta_exported_at"), (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")),

@@ -13,6 +13,7 @@ from analytics.warnings import level_color, level_name
 from data_access.breakdowns import RESOLUTION_LEVELS, duration_distribution, ranking
 from data_access.codes import PREFIX_LEN, level_of
 from ui import data, fmt
+from ui.escape import md
 from ui.filters import active_view, set_view
 from ui.strings import PERCENT, UNITS, label, t
 from ui.widgets import (
@@ -339,7 +340,7 @@ view = active_view()
 version = data.data_version()
 at = data.as_of()
 me = data.region(view.region, version)
-st.title(t("cases_title", region=me["name"]))
+st.title(t("cases_title", region=md(me["name"])))
 breadcrumb(view, key="cs_crumb")
 data.show_rules_error()
 st.caption(t("cases_caption", start=view.date_from, end=view.date_to, time=at.strftime("%Y-%m-%d %H:%M")))

@@ -13,6 +13,8 @@ from exports.tables import (
     MIME, XLSX_ROW_LIMIT, case_columns, filename, level_names, month_period, month_view,
 )
 from ui import auth, data
+from ui import data
+from ui.escape import md
 from ui.filters import active_view
 from ui.strings import t
 from ui.widgets import breadcrumb
@@ -33,7 +35,7 @@ view = active_view()
 version = data.data_version()
 at = data.as_of()
 me = data.region(view.region, version)
-st.title(t("data_title", region=me["name"]))
+st.title(t("data_title", region=md(me["name"])))
 breadcrumb(view, key="data_crumb")
 st.caption(f"{view.date_from} 至 {view.date_to} · {t('data_as_of', time=at.strftime('%Y-%m-%d %H:%M'))}")
 data.show_rules_error()
@@ -54,7 +56,7 @@ if data.can_unmask():
 try:
     q = data.case_query(view, at, version, overdue_only=overdue_only, text=text, warning=warning)
 except data.DataError as exc:  # e.g. a search text that is too long: say so, and show nothing else
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 total = data.case_count(q, version)
 

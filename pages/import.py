@@ -8,6 +8,7 @@ import streamlit as st
 from data_access.importer import ImportFailed, import_cases
 from data_access import audit
 from ui import auth, data
+from ui.escape import md
 from ui.strings import t
 
 who = auth.require("importer")
@@ -24,7 +25,7 @@ if upload is not None and st.button(t("import_button"), type="primary"):
     except ImportFailed as exc:
         with data.engine().begin() as conn:
             audit.record(conn, who.user, "import", region=who.region, details={"file": upload.name, "error": str(exc)})
-        st.error(t("import_failed", error=exc))
+        st.error(t("import_failed", error=md(exc)))
     else:
         with data.engine().begin() as conn:
             audit.record(conn, who.user, "import", region=who.region, details={
@@ -37,7 +38,7 @@ if upload is not None and st.button(t("import_button"), type="primary"):
             rejected = pd.read_csv(report.quarantine, dtype=str, encoding="utf-8-sig")
             st.warning(t("import_rejected", n=len(rejected)))
             reasons = rejected["错误原因"].value_counts()
-            st.markdown("\n".join(f"- {why}：{n:,} 行" for why, n in reasons.items()))
+            st.markdown("\n".join(f"- {md(why)}：{n:,} 行" for why, n in reasons.items()))
             st.dataframe(rejected.head(200), hide_index=True)
             st.download_button(t("import_download_rejected"), report.quarantine.read_bytes(),
                                file_name=report.quarantine.name, mime="text/csv")

@@ -5,6 +5,7 @@ import streamlit as st
 from geo.layers import MAP_PX
 from ui import data
 from ui.duban import region_button as duban_region_button
+from ui.escape import md
 from ui.filters import active_view, set_view
 from ui.playback import playback
 from ui.strings import t
@@ -15,7 +16,7 @@ view = active_view()
 version = data.data_version()
 at = data.as_of()
 me = data.region(view.region, version)
-st.title(t("map_title", region=me["name"]))
+st.title(t("map_title", region=md(me["name"])))
 breadcrumb(view, key="map_crumb")
 data.show_rules_error()
 st.caption(f"{view.date_from} 至 {view.date_to} · {t('data_as_of', time=at.strftime('%Y-%m-%d %H:%M'))}")

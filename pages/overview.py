@@ -8,6 +8,7 @@ import streamlit as st
 from geo.layers import COMPACT_MAP_PX
 from ui import data
 from ui.duban import kpi_cards as duban_kpi_cards
+from ui.escape import md
 from ui.filters import active_view
 from ui.strings import t
 from ui.widgets import breadcrumb, columns, drill_map, indicator_table, kpi_cards, map_legend, map_mode, ranking_list
@@ -16,7 +17,7 @@ view = active_view()
 version = data.data_version()
 at = data.as_of()
 me = data.region(view.region, version)
-st.title(f"{t('app_title')} · {me['name']}")
+st.title(f"{t('app_title')} · {md(me['name'])}")
 breadcrumb(view, key="ov_crumb")
 table = data.indicator_table(view, at, version)
 before = data.indicator_table(view.previous(), at, version)

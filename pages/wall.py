@@ -27,6 +27,8 @@ TICK = "wall_tick"      # fragment runs so far (shown as data-tick, for tests an
 params, notes = wall_params(st.query_params)
 play = wall_months(st.query_params.get(WALL_PARAM))  # issue 18: month-by-month map replay
 view = active_view()
+noted_view, view_notes = st.session_state.get("view_notes", (None, []))
+notes = [*(view_notes if noted_view == view else []), *notes]  # ?region=, ?from=, ?cat= … named on the wall too
 size = viewport()
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from analytics.warnings import level_color, level_counts, level_name, problems
 from data_access.breakdowns import month_list, month_view, shift_month as shift
 from ui import data, fmt
+from ui.escape import md
 from ui.filters import active_view, set_view
 from ui.duban import problems_panel
 from ui.strings import PERCENT, UNITS, label, t
@@ -40,7 +41,9 @@ def pick_month(span: tuple[int, int], today: dt.date) -> int:
     try:
         wanted = int(raw.replace("-", "")) if raw else default
     except ValueError:
-        wanted = default
+        wanted = None
+    if raw and wanted not in options:  # say so, naming the parameter (never a silent fallback)
+        st.warning(md(t("bad_param", name=MONTH_PARAM, value=raw)))
     current = wanted if wanted in options else default
     key = f"wn_month_{current}"
     st.selectbox(t("warn_month"), options, index=options.index(current), key=key,
@@ -299,7 +302,7 @@ version = data.data_version()
 at = data.as_of()
 today = data.today()
 me = data.region(view.region, version)
-st.title(t("warn_title", region=me["name"]))
+st.title(t("warn_title", region=md(me["name"])))
 breadcrumb(view, key="wn_crumb")
 data.show_rules_error()
 rules, _error = data.rules()

@@ -9,16 +9,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import logging
 import threading
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from data_access import audit, meta, migrate, queries
 from data_access.scope import OutsideScope, Scope, no_region_message
 from data_access.engine import DatabaseUnavailable, check, get_engine
 from data_access.view import View
+
+
+log = logging.getLogger(__name__)
 
 
 class DataError(RuntimeError):
@@ -54,6 +58,13 @@ def scoped(fn):
         return fn(first, *args, **kwargs)
     wrapper.clear = getattr(fn, "clear", None)
     return wrapper
+class DatabaseDown(DataError):
+    """The database does not answer (down, unreachable, refusing): pages say so in one sentence and retry
+    (ui.outage). The driver's text, which names hosts and users, goes to the server log only."""
+
+    def __init__(self) -> None:
+        from .strings import t
+        super().__init__(t("db_unavailable"))
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,16 +84,42 @@ def build_lock() -> threading.Lock:
 
 
 def guarded(fn, *args):
-    """Run ``fn``; database trouble becomes a DataError with a Chinese message."""
+    """Run ``fn``; database trouble becomes a DataError with a Chinese message and no driver text
+    (DatabaseDown when the database does not answer; the details go to the server log)."""
     try:
         return fn(*args)
     except OutsideScope as exc:
         raise ScopeError(str(exc)) from exc
-    except (DatabaseUnavailable, queries.UnknownRegion) as exc:
+    except queries.UnknownRegion as exc:
         raise DataError(str(exc)) from exc
+    except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
+        log.warning("database unavailable: %s", exc)
+        raise DatabaseDown() from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            log.warning("database connection lost: %s", exc)
+            raise DatabaseDown() from exc
+        log.exception("database query failed")
+        raise DataError(_t("db_query_failed")) from exc
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DataError(f"数据库查询失败：{reason}") from exc
+        log.exception("database query failed")
+        raise DataError(_t("db_query_failed")) from exc
+
+
+def _t(key: str) -> str:
+    from .strings import t
+    return t(key)
+
+
+def database_answers() -> bool:
+    """True when the database answers a SELECT 1 now (the outage probe; never raises)."""
+    from sqlalchemy import text
+    try:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not yet"
+        return False
 
 
 def _conn_call(fn, *args):
@@ -199,7 +236,8 @@ def show_rules_error() -> None:
     if error:
         from analytics.warnings import DEFAULT_RULES
         from .strings import t
-        st.warning(t("rules_error_default" if current is DEFAULT_RULES else "rules_error", error=error))
+        from .escape import md
+        st.warning(t("rules_error_default" if current is DEFAULT_RULES else "rules_error", error=md(error)))
 
 
 # --- wall data (大屏): small, bounded caches; the wall refreshes them every minute for days ---
@@ -288,8 +326,10 @@ def ageing(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
 @scoped
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def overdue_list(view: View, at: dt.datetime, version: int, limit: int = 20) -> pd.DataFrame:
+    """The oldest overdue cases; 承办单位 is free text, so numbers and names in it are masked."""
     from data_access import breakdowns
-    return _conn_call(breakdowns.overdue_list, view, at, limit)
+    from exports.safety import sanitize_frame
+    return sanitize_frame(_conn_call(breakdowns.overdue_list, view, at, limit), {"handling_unit": "text"})
 
 
 @st.cache_data(ttl=3600, show_spinner=False)

@@ -11,6 +11,7 @@ import streamlit as st
 from data_access.codes import CHILD_LEVEL, level_of
 from data_access.view import View
 from . import data
+from .escape import md
 from .state import params_from_view, presets, view_from_params
 from .strings import t
 
@@ -47,7 +48,9 @@ def current_view() -> View:
             _write_params(view)
             return view
         params = {**params, **params_from_view(view)}  # a View outside the user's region: checked below
-    view, notes = view_from_params(params, root, data.today())
+    known = {"cat": data.distinct_values("category", version), "src": data.distinct_values("source", version),
+             "status": STATUSES}
+    view, notes = view_from_params(params, root, data.today(), known)
     try:
         data.region(view.region, version)
     except data.DataError as exc:
@@ -55,9 +58,11 @@ def current_view() -> View:
         outside = isinstance(exc, data.ScopeError)
         notes.append(t("auth_outside" if outside else "unknown_region", code=view.region, fallback=fallback))
         view = view.with_region(root)
+    if notes:  # the wall hides Streamlit's alerts: it shows these in its header while the view stays the same
+        st.session_state["view_notes"] = (view, notes)
     for note in notes:
-        st.toast(note, icon=":material/warning:")
-        st.warning(note)
+        st.toast(md(note), icon=":material/warning:")  # a quoted URL value is text, never Markdown
+        st.warning(md(note))
     st.session_state["view"] = view
     if notes:
         _write_params(view)

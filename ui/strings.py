@@ -491,6 +491,13 @@ ZH: dict[str, str] = {
     "admin_revoke": "吊销所选令牌", "admin_pick_token": "令牌", "admin_token_done": "已吊销令牌 {id}，大屏将在下次刷新时停止显示。",
     "admin_col_at": "时间", "admin_col_actor": "操作人", "admin_col_action": "操作", "admin_col_region": "区划",
     "admin_col_details": "详情",
+    # --- issue 14: hardening (URL parameters, database outages) ---
+    "param_date_range": "地址参数 {name}={value} 超出可用日期范围（{lo} 至 {hi}），已使用默认值。",
+    "param_number_range": "地址参数 {name}={value} 应为 {lo} 至 {hi} 之间的数，已改为 {used}。",
+    "param_unknown_values": "地址参数 {name} 中的 {values} 不存在，已忽略。",
+    "param_too_many": "地址参数 {name} 的取值过多（最多 {n} 个），多余的已忽略。",
+    "db_unavailable": "数据库暂时无法连接，正在重试…",
+    "db_query_failed": "数据查询失败，请稍后再试；详细原因已记入服务器日志。",
 }
 
 INDICATOR_LABELS: dict[str, str] = {

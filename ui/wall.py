@@ -20,7 +20,9 @@ import pandas as pd
 
 from data_access.codes import CHILD_LEVEL, is_code, level_of
 from data_access.view import View
+from exports.safety import mask_text
 from . import fmt
+from .escape import md
 from .strings import label, t
 from .duban import wall_chip as duban_wall_chip, wall_counts as duban_wall_counts, wall_title as duban_wall_title
 from .theme import WALL_BOXES, WALL_MAP_CANVAS, WALL_TITLE_VH
@@ -57,8 +59,9 @@ def wall_params(params: Mapping[str, str | None]) -> tuple[WallParams, list[str]
         if raw in (None, ""):
             return default
         try:
-            value = int(float(raw))
-        except ValueError:
+            number = float(raw)
+            value = int(number)  # inf: OverflowError; nan: ValueError
+        except (ValueError, OverflowError):
             notes.append(t("bad_param", name=name, value=raw))
             return default
         if zero_ok and value == 0:
@@ -197,6 +200,12 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _d(text) -> str:
+    """A value from the data or the URL in the wall's HTML (drawn through st.markdown): neither HTML nor
+    Markdown (ui.escape.md)."""
+    return md(text, keep_newlines=True)
+
+
 def _period_labels(p: dict, lines: bool = False) -> tuple[str, str]:
     """("今日", "本月"), or the dates when the wall shows a past day (``lines``: the month on two lines)."""
     ref = p["ref"]
@@ -220,7 +229,7 @@ def _design_size(name: str) -> tuple[int, int]:
 def header_html(p: dict | None, *, tick: int, stale: bool, position: tuple[int, int] | None, notes=(),
                 refresh: int = DEFAULT_REFRESH) -> str:
     name = p["name"] if p else ""
-    title = _e(t("wall_title", region=name)) if p else _e(t("app_subtitle"))
+    title = _e(t("wall_title", region=md(name))) if p else _e(t("app_subtitle"))
     if p is None:
         status = f'<span class="wall-stale">{_e(t("wall_waiting"))}</span>'
     elif stale:
@@ -232,7 +241,7 @@ def header_html(p: dict | None, *, tick: int, stale: bool, position: tuple[int, 
     rot = ""
     if position and position[1] > 1:
         rot = f'<span class="wall-rot" data-testid="wall-rotation">{_e(t("wall_rotation", i=position[0] + 1, n=position[1]))}</span>'
-    extra = "".join(f'<br><span class="wall-stale">{_e(n)}</span>' for n in notes)
+    extra = "".join(f'<br><span class="wall-stale">{_d(n)}</span>' for n in notes)
     return (f'<div class="wall wall-box wall-header wall-box-header" data-testid="wall-header" data-tick="{tick}" '
             f'data-region="{_e(p["code"] if p else "")}" data-stale="{str(bool(stale)).lower()}">'
             f'<h1>{title}</h1><div class="wall-meta">{status}{rot}<br>'
@@ -273,10 +282,11 @@ def kpi_html(p: dict) -> str:
             f'{"".join(cells)}</div>')
 
 
-def _text(x, y, s, size, fill="#cfe3ff", anchor="start", weight=400, halo: bool = False) -> str:
+def _text(x, y, s, size, fill="#cfe3ff", anchor="start", weight=400, halo: bool = False, data: bool = False) -> str:
+    """An SVG text; ``data``: ``s`` came from the data (escaped for Markdown too)."""
     ring = ' stroke="#0e1a30" stroke-width="5" paint-order="stroke" stroke-linejoin="round"' if halo else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" '
-            f'font-weight="{weight}" dominant-baseline="middle"{ring}>{_e(s)}</text>')
+            f'font-weight="{weight}" dominant-baseline="middle"{ring}>{_d(s) if data else _e(s)}</text>')
 
 
 def mix_svg(mix: pd.DataFrame, width: int, height: int) -> str:
@@ -296,9 +306,9 @@ def mix_svg(mix: pd.DataFrame, width: int, height: int) -> str:
         cy = row_h * i + row_h / 2
         bh = min(row_h * 0.56, 26)
         w = max(2.0, bar_w * r.received / top) if top else 2.0
-        out.append(_text(name_w - 10, cy, r.category, 19, "#e6edf7", "end", 700))
+        out.append(_text(name_w - 10, cy, r.category, 19, "#e6edf7", "end", 700, data=True))
         out.append(f'<rect x="{name_w}" y="{cy - bh / 2:.1f}" width="{w:.1f}" height="{bh:.1f}" rx="3" '
-                   f'fill="{palette[i % len(palette)]}"><title>{_e(r.category)} {r.received:,}</title></rect>')
+                   f'fill="{palette[i % len(palette)]}"><title>{_d(r.category)} {r.received:,}</title></rect>')
         out.append(_text(name_w + w + 8, cy, f"{int(r.received):,} · {r.share * 100:.0f}%", 17, "#cfe3ff"))
     out.append("</svg>")
     return "".join(out)
@@ -367,7 +377,7 @@ def rank_html(p: dict) -> str:
         nums = (f'{_e(t("wall_rank_closure"))} {_e(fmt.value("closure_rate", r["closure_rate"]))} · '
                 f'{_e(t("wall_rank_overdue"))} {_e(fmt.value("overdue", r["overdue"]))}')
         items.append(f'<div class="item" data-code="{_e(r["code"])}"><div class="no" style="background:{_e(r["color"])}">{i}</div>'
-                     f'<div class="name">{_e(r["name"])}</div><div class="nums">{nums}</div>'
+                     f'<div class="name">{_d(r["name"])}</div><div class="nums">{nums}</div>'
                      f'<div class="chips">{chips}{duban_wall_chip(p, r["code"])}</div></div>')
     if all(r["overall"] <= 0 for r in p["rank"]) and any(r["overall"] == 0 for r in p["rank"]):
         items.append(f'<div class="wall-empty" style="height:auto;padding-top:1vh">'
@@ -402,7 +412,7 @@ def ticker_html(cases: pd.DataFrame) -> str:
         for r in cases.itertuples(index=False):
             place = " ".join(str(x) for x in (r.township, r.village) if x and not pd.isna(x))
             when = pd.Timestamp(r.reported_at).strftime("%m-%d %H:%M")
-            items.append(f'<span class="case"><b>{_e(when)}</b>{_e(r.category)} · {_e(place)}'
+            items.append(f'<span class="case"><b>{_e(when)}</b>{_d(mask_text(r.category))} · {_d(place)}'
                          f'<em>{_e(t(f"status_{r.status}"))}</em></span>')
         chars = sum(len(i) for i in items) // 3
         seconds = max(40, chars // 3)

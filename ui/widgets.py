@@ -8,6 +8,7 @@ import streamlit as st
 from analytics.indicators import HIGHER_IS_BETTER, INDICATORS
 from data_access.view import View
 from . import data, fmt
+from .escape import md, safe_figure
 from .filters import set_view
 from .strings import INDICATOR_LABELS, PERCENT, UNITS, label, t
 
@@ -22,8 +23,8 @@ def breadcrumb(view: View, key: str = "crumb") -> None:
     for code in data.visible_ancestors(view.region):  # nothing above the user's own region
         name = data.region(code, version)["name"]
         if code == view.region:
-            row.markdown(f"**{name}**")
-        elif row.button(f"{name} ›", key=f"{key}_{code}", help=f"{t('back_to')} {name}"):
+            row.markdown(f"**{md(name)}**")
+        elif row.button(f"{md(name)} ›", key=f"{key}_{code}", help=f"{t('back_to')} {md(name)}"):
             set_view(view.with_region(code))
             st.rerun()
 
@@ -131,6 +132,7 @@ def level_cards(items: list[tuple[str, str, int, str | None]], key: str, card_wi
 
 def plot(fig, key: str | None = None, select: bool = False):
     """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down)."""
+    safe_figure(fig)  # names, categories, labels from data: text, never plotly markup
     legend = fig.layout.showlegend is not False and len(fig.data) > 1
     fig.update_layout(font=dict(size=13), title=dict(font=dict(size=16), x=0.01, xanchor="left", y=0.985,
                                                      yref="container", yanchor="top"),
@@ -196,7 +198,7 @@ def map_mode(key: str) -> str:
     """A selectbox for what colours the map (kept in the URL as ``?ind=``); returns the mode."""
     raw = st.query_params.get("ind") or st.session_state.get("map_ind") or geo_colors.WARNING
     if raw not in MAP_MODES:
-        st.warning(t("map_bad_ind", value=raw))
+        st.warning(t("map_bad_ind", value=md(raw)))
         raw = geo_colors.WARNING
     st.session_state["map_ind"] = raw
     if st.query_params.get("ind") != raw:
@@ -254,7 +256,7 @@ def drill_map(view: View, table: pd.DataFrame, mode: str, key: str, *, height: i
     try:
         shapes = data.map_shapes(view.region, version)
     except data.DataError as exc:  # e.g. imported regions without boundaries: say so, the bars still work
-        st.warning(str(exc))
+        st.warning(md(exc))
         return scale, None, None
     color_of = dict(zip(kids["code"], scale.colors))
     rows = kids.set_index("code")
@@ -300,7 +302,7 @@ def map_legend(scale: geo_colors.Scale, mode: str, points=None, heat: bool = Fal
             text = fmt.value(mode, e.lo)
         else:
             text = f"{fmt.value(mode, e.lo)} – {fmt.value(mode, e.hi)}"
-        parts.append(f"{swatch(e.color)}{_html.escape(text)}（{t('map_legend_count', n=e.count)}）")
+        parts.append(f"{swatch(e.color)}{md(text)}（{t('map_legend_count', n=e.count)}）")
     what = _mode_label(mode)
     st.markdown(f"**{t('map_legend', what=what)}**　" + "　".join(parts), unsafe_allow_html=True)
     if points is not None and len(points.frame) and heat:
@@ -335,7 +337,7 @@ def region_facts(row: pd.Series, mode: str, title: str) -> None:
             v = _html.escape(v)
         cells.append(f"<tr><td style='padding:0.25em 1.2em 0.25em 0;color:#5f6b76'>{_html.escape(k)}</td>"
                      f"<td style='padding:0.25em 0;font-weight:600;text-align:right'>{v}</td></tr>")
-    st.markdown(f"**{_html.escape(title)}：{_html.escape(str(row['name']))}**\n\n"
+    st.markdown(f"**{md(title)}：{md(row['name'])}**\n\n"
                 f"<table style='border:none;border-collapse:collapse;font-size:1rem'>{''.join(cells)}</table>",
                 unsafe_allow_html=True)
 
@@ -411,7 +413,7 @@ def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.S
     for name, value, color in zip(df["name"], shown, df["_color"]):
         width = max(0.0, value / top * 100) if np.isfinite(value) else 0.0
         rows.append(
-            f'<div class="yp-rank-row"><span class="yp-rank-name">{_html.escape(str(name))}</span>'
+            f'<div class="yp-rank-row"><span class="yp-rank-name">{md(name)}</span>'
             f'<span class="yp-rank-track"><span class="yp-rank-bar" style="width:{width:.1f}%;'
             f'background:{_html.escape(str(color))}"></span></span>'
             f'<span class="yp-rank-value">{_html.escape(fmt.value(indicator, value))}</span></div>')
