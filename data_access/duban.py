@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
-from . import duban_states as states
+from . import audit, duban_states as states
 from .codes import CHILD_LEVEL, PREFIX_LEN, code_range, is_code, level_of, pad
 from .schema import duban, duban_events, duban_files
 
@@ -47,11 +47,8 @@ class DubanError(ValueError):
 
 
 def _audit(conn: Connection, actor: str, action: str, region: str | None, details: dict) -> None:
-    """Audit hook: every write and export of 督办 calls this inside its transaction.
-
-    TODO(issue 15, at merge): ``data_access.audit.record(conn, actor, action, region=region, details=details)``.
-    A no-op until then; the steps are on record in ``duban_events`` meanwhile.
-    """
+    """Every write and export of 督办 goes on the audit log, inside its own transaction (besides duban_events)."""
+    audit.record(conn, actor, action, region=region, details=details)
 
 
 # --- scope ---

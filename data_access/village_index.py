@@ -6,6 +6,7 @@ apply here as to every other query. Portable SQL only (code ranges, integer ``da
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.index_config import VILLAGE_COLUMNS
 from .breakdowns import month_span
+from . import scope as scope_mod
 from .codes import PREFIX_LEN, code_range, level_of, pad
 from .measures import CLOSED, ROLLUP_SQL, select_list
 
@@ -84,3 +86,14 @@ def years(conn: Connection) -> list[int]:
     if span is not None:
         found |= set(range(span[0] // 100, span[1] // 100 + 1))
     return sorted(found, reverse=True)
+
+
+def restrict(ev, region: str, scope) -> "object":
+    """The evaluation (analytics.village_index.Evaluated) as one user may see it: ``region`` checked against the
+    scope (OutsideScope outside it, nothing without one) and only the villages inside the scope kept. Ranks and
+    group sizes stay those of the whole comparison group: a village is compared with its county's villages even
+    when the user sees only their township, as the 平安报表 does."""
+    s = scope_mod.of(scope)
+    s.narrow(region)
+    keep = ev.frame["code"].astype(str).map(s.allows).astype(bool)
+    return dataclasses.replace(ev, frame=ev.frame[keep.to_numpy()].reset_index(drop=True))

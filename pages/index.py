@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import village_index as av
-from data_access import village_index as vi
 from data_access.codes import CHILD_LEVEL, PREFIX_LEN, pad
 from geo import layers as geo_layers
 from geo.colors import NAN_COLOR, indicator_scale
@@ -144,7 +143,7 @@ def stars_section(ev, cfg, view) -> None:
     st.caption(t("idx_stars_note", shown=len(shown), n=int((mine["stars"] < mine["of"]).sum()), total=len(mine)))
 
 
-def weights_section(ev, cfg, root: str, year: int, version: int) -> None:
+def weights_section(ev, cfg, region: str, year: int, version: int) -> None:
     st.subheader(t("idx_weights_title"))
     iw_e, dw_e = ev.expert
     iw_h, dw_h = ev.entropy
@@ -157,7 +156,7 @@ def weights_section(ev, cfg, root: str, year: int, version: int) -> None:
         "inds": st.column_config.TextColumn(t("idx_col_indicators"), width="large")})
     st.caption(t("idx_weights_note", used=t(f"idx_weighting_{cfg.weighting}"), cr=f"{cfg.ahp_cr:.3f}", path=cfg.source))
     st.subheader(t("idx_sens_title"))
-    sens = index_data.sensitivity(root, year, version, cfg)
+    sens = index_data.sensitivity(region, year, version, cfg)
     names = {d.key: d.name for d in cfg.dimensions} | {i.key: i.name for i in cfg.indicators}
     wide = sens.pivot_table(index=["weight", "kind"], columns="factor", values=["changed", "max_shift"], sort=False)
     shown = pd.DataFrame({
@@ -208,9 +207,8 @@ with controls:
     year = pick_year(years)
     names = {"index": cfg.name, **{f"d_{d.key}": d.name for d in cfg.dimensions}}
     mode = st.selectbox(t("idx_color_by"), list(names), format_func=names.get, key="idx_mode", width=220)
-root = vi.group_root(view.region, cfg.group)
-ev = index_data.evaluated(root, year, version, cfg)
-prev = index_data.evaluated(root, year - 1, version, cfg) if year - 1 in years else None
+ev = index_data.evaluated(view.region, year, version, cfg)
+prev = index_data.evaluated(view.region, year - 1, version, cfg) if year - 1 in years else None
 st.caption(t("idx_caption", year=year, n=len(ev.frame), group=t(f"idx_group_{cfg.group}"),
              normalise=t(f"idx_norm_{cfg.normalise}"), parent=t(f"idx_parent_{cfg.parent}")))
 own_all = av.scores_at(ev, cfg, view.level)
@@ -251,4 +249,4 @@ else:
     sel = table.set_index("code").loc[pick]
     profile(cfg, sel["name"], sel, me["name"], own, key=f"idx_profile_{view.region}")
 stars_section(ev, cfg, view)
-weights_section(ev, cfg, root, year, version)
+weights_section(ev, cfg, view.region, year, version)

@@ -201,3 +201,23 @@ def test_the_index_benchmark_command_runs(small_sqlite, capsys):
     assert index_bench.main([small_sqlite.url.render_as_string(hide_password=False), "--runs", "1"]) == 0
     out = capsys.readouterr().out
     assert all(f"| {name} |" in out for name in ("city", "county", "township"))
+
+
+def test_a_township_user_sees_only_their_villages_ranked_within_the_county(small_db):
+    """Scope: the county's comparison group is computed, but only the user's villages leave data_access, with their
+    county-wide ranks; another township, the county or no scope gives nothing (OutsideScope)."""
+    from data_access.scope import NOBODY, OutsideScope, Scope
+    engine, _ = small_db
+    ev, _cfg = _evaluate(engine)
+    towns = sorted(ev.frame["code"].str[:9].unique())
+    mine, other = towns[0].ljust(12, "0"), towns[1].ljust(12, "0")
+    user = Scope("town-viewer", "viewer", mine)
+    seen = vi.restrict(ev, mine, user)
+    expected = ev.frame[ev.frame["code"].str.startswith(towns[0])]
+    assert seen.frame["code"].tolist() == expected["code"].tolist() and len(seen.frame) > 0
+    assert seen.frame["rank"].tolist() == expected["rank"].tolist()  # ranks within the whole county
+    for outside in (other, COUNTY):
+        with pytest.raises(OutsideScope):
+            vi.restrict(ev, outside, user)
+    with pytest.raises(OutsideScope):
+        vi.restrict(ev, COUNTY, NOBODY)

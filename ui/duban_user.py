@@ -1,10 +1,10 @@
-"""Who is acting on the 督办 pages: ONE function, so sign-in can replace the demo at merge.
+"""Who is acting on the 督办 pages: ONE function.
 
-Until issue 15's sign-in is merged, ``current_actor()`` reads ``st.session_state["user"]`` (a Scope-like object
-or dict with user/region/role) and otherwise the demo identity picked in the sidebar of the 督办 page
-(“当前身份（演示）”): the city's and every county's leadership and every township's 综治中心, named after
-their 责任清单 row. TODO(issue 15, at merge): return ``(s.user, s.region, s.role)`` of
-``ui.auth.current_scope()`` and drop the demo picker.
+A signed-in person (local account or OIDC) acts as themselves: ``ui.auth.current_scope()``'s user, region and
+role, so data_access.duban scopes every list and step to their region. Only in the open modes (the two-command
+demo, or sign-in switched off) is there nobody to act as; there the sidebar of the 督办 page offers demo
+identities (“当前身份（演示）”): the city's and every county's leadership and every township's 综治中心, named
+after their 责任清单 row, so the loop can be shown and tested without accounts.
 """
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ DEMO_KEY = "duban_demo_actor"      # the chosen demo identity's region code (kep
 WIDGET_KEY = "duban_demo_picker"
 
 
-def _from_user(user) -> tuple[str, str | None, str] | None:
-    if user is None:
+def _signed_in() -> tuple[str, str | None, str] | None:
+    """(user, region, role) of a person who signed in; None in the open modes (demo, off)."""
+    from .auth import OPEN_MODES, current_scope
+    scope = current_scope()
+    if scope.via in OPEN_MODES:
         return None
-    get = user.get if isinstance(user, dict) else (lambda k, d=None: getattr(user, k, d))
-    name = get("user") or get("name")
-    return (str(name), get("region"), str(get("role") or "viewer")) if name else None
+    return (scope.user, scope.region, scope.role)
 
 
 def _label(unit, person) -> str:
@@ -50,7 +51,7 @@ def demo_actors(version: int) -> dict[str, tuple[str, str, str]]:
 
 def current_actor() -> tuple[str, str | None, str]:
     """(name, 12-digit region code or None, role) of the acting user."""
-    signed_in = _from_user(st.session_state.get("user"))
+    signed_in = _signed_in()
     if signed_in:
         return signed_in
     version = data.data_version()
@@ -66,7 +67,7 @@ def current_actor() -> tuple[str, str | None, str]:
 
 def demo_picker() -> None:
     """The sidebar's “当前身份（演示）” selectbox (only without a signed-in user)."""
-    if _from_user(st.session_state.get("user")):
+    if _signed_in():
         return
     version = data.data_version()
     actors = demo_actors(version)

@@ -38,15 +38,32 @@ def _inputs(conn, root: str, year: int):
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def evaluated(root: str, year: int, version: int, cfg: IndexConfig) -> av.Evaluated:
-    """The index of every village under ``root`` (a whole comparison group or more) for ``year``."""
+def _group(root: str, year: int, version: int, cfg: IndexConfig) -> av.Evaluated:
+    """The index of every village of a whole comparison group (``root``) for ``year``: the shared computation,
+    never shown as such (:func:`evaluated` restricts it to the user's scope)."""
     villages, table, counts = data._conn_call(_inputs, root, year)
     return av.evaluate(villages, table, counts, cfg)
 
 
+@data.scoped
+def evaluated(region: str, year: int, version: int, cfg: IndexConfig, scope=None) -> av.Evaluated:
+    """The index of ``region``'s comparison group for ``year``, with only the villages the signed-in user may see
+    (data_access.village_index.restrict: outside the scope nothing)."""
+    ev = _group(vi.group_root(region, cfg.group), year, version, cfg)
+    return data.guarded(vi.restrict, ev, region, scope)
+
+
+@data.scoped
+def sensitivity(region: str, year: int, version: int, cfg: IndexConfig, scope=None):
+    """How many villages of ``region``'s comparison group change rank when each weight moves ±20 % (counts only)."""
+    ev = _group(vi.group_root(region, cfg.group), year, version, cfg)
+    data.guarded(vi.restrict, ev, region, scope)  # the region must be the user's: else OutsideScope
+    return _sensitivity(vi.group_root(region, cfg.group), year, version, cfg)
+
+
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def sensitivity(root: str, year: int, version: int, cfg: IndexConfig):
-    return av.sensitivity(evaluated(root, year, version, cfg), cfg)
+def _sensitivity(root: str, year: int, version: int, cfg: IndexConfig):
+    return av.sensitivity(_group(root, year, version, cfg), cfg)
 
 
 def export_recorder(region: str, year: int):
