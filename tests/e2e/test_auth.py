@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sample_data.demo_users import PASSWORD
 from .conftest import need_chromium, recorded_page, serve, shoot, wait_ready
 
-VIEWER_PAGES = ["总览", "地图钻取", "事件办结", "三色预警", "大屏"]
+VIEWER_PAGES = ["总览", "地图钻取", "事件办结", "三色预警", "指数评价", "督办", "大屏"]
 
 
 @pytest.fixture(scope="module")
