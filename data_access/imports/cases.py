@@ -26,8 +26,8 @@ from .columns import Mapping, coalesce, fail
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("事件编号", "工单编号", "编号", "service_request_id"),
-    "category": ("类别", "事件类别", "事件类型"),
-    "source": ("来源", "事件来源", "渠道"),
+    "category": ("事件类别", "类别", "事件类型"),
+    "source": ("事件来源", "来源", "渠道"),
     "grid_code": ("网格编码", "网格代码", "网格编号"),
     "lon": ("经度", "longitude", "long", "lng", "x坐标"),
     "lat": ("纬度", "latitude", "y坐标"),
