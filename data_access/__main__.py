@@ -68,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--what", choices=("cases", "indicators", "report"), default="cases",
                    help="cases 事件明细（默认）；indicators 下级区域指标表；report 平安报表")
     e.add_argument("--month", default=None, help="平安报表月份 YYYY-MM（默认 --to 所在月份）")
-    e.add_argument("--format", dest="fmt", choices=("xlsx", "csv", "csv-gb18030"), required=True,
-                   help="xlsx；csv（UTF-8 带 BOM）；csv-gb18030")
+    e.add_argument("--format", dest="fmt", choices=("xlsx", "csv", "csv-gb18030", "open311", "open311-csv"), required=True,
+                   help="xlsx；csv（UTF-8 带 BOM）；csv-gb18030；open311（Open311 GeoReport v2 JSON，仅事件明细）；open311-csv")
     e.add_argument("-o", "--output", required=True, help="输出文件路径")
     e.add_argument("--unmask", action="store_true", help="不脱敏个人信息（需环境变量 YIPING_ALLOW_UNMASK=1）")
     e.add_argument("--as-of", default=None, help="逾期判定时间 \"YYYY-MM-DD HH:MM\"（默认当前时间）")
@@ -245,6 +245,8 @@ def export(args) -> str:
             _check_values(conn, "category", view.categories, "事件类别")
             _check_values(conn, "source", view.sources, "事件来源")
             rules = tables.load_default_rules() if (args.what == "report" or args.warning) else None
+            if args.fmt.startswith("open311") and args.what != "cases":
+                raise CliError("Open311 格式只用于事件明细（--what cases）。")
             if args.what == "cases":
                 regions = None
                 if args.warning:
@@ -255,6 +257,11 @@ def export(args) -> str:
                     regions = tables.children_with_level(
                         evaluate(queries.indicator_table(conn, view, at), rules), rules, args.warning)
                 q = CaseQuery(view, at, overdue_only=args.overdue_only, text=args.text, regions=regions)
+                if args.fmt.startswith("open311"):
+                    from exports.open311 import export_open311
+                    rows = export_open311(conn, q, tmp, unmask=args.unmask, as_csv=args.fmt == "open311-csv")
+                    os.replace(tmp, out)
+                    return f"已导出 {rows:,} 条 Open311 请求 → {out}（{time.perf_counter() - t0:.1f} 秒）"
                 if args.fmt == "xlsx":
                     from .case_list import count
                     n = count(conn, q)

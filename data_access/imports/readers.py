@@ -74,6 +74,10 @@ def sniff(path: Path) -> str:
         raise ImportFailed(f"文件 {path.name} 实际是 ZIP 压缩包（内含 {shown}），不是表格；请解压后导入其中的表格文件。")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
+    with path.open("rb") as f:
+        start = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start[:1] in (b"[", b"{"):
+        return "json"
     return "csv"
 
 
@@ -137,7 +141,7 @@ def _blocks(source: Source, sheet: str, records: Iterator[tuple[str, list[str], 
     at = header_row([r[1] for r in nonblank], score)
     if at is None:
         rest = sum(1 for _ in records) + len(nonblank)
-        if source.kind == "csv":
+        if source.kind in ("csv", "json"):
             raise ImportFailed(f"文件 {source.path.name} 的前 {HEADER_SCAN} 行中找不到可识别的表头"
                                f"（如 事件编号、事件类别、上报时间）；请在数据导入页面设置列对应关系后导入。")
         source.notes.append(f"工作表「{sheet}」中找不到可识别的表头，已跳过（{rest} 行）。")
@@ -326,19 +330,52 @@ def read_xls(path: Path, source: Source, score) -> Iterator[Block]:
         book.unload_sheet(i)
 
 
+# ---- JSON (an array of flat or nested objects, e.g. Open311 GeoReport v2) ----
+
+def read_json(path: Path, source: Source, score) -> Iterator[Block]:
+    import json
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFailed(f"文件 {path.name} 不是有效的 JSON：{exc}") from None
+    if isinstance(data, dict):  # {"service_requests": [...]} or one object
+        lists = [v for v in data.values() if isinstance(v, list)]
+        data = lists[0] if lists else [data]
+    if not isinstance(data, list):
+        raise ImportFailed(f"文件 {path.name} 的 JSON 不是对象数组。")
+    objects = [d for d in data if isinstance(d, dict)]
+    if len(objects) < len(data):
+        source.notes.append(f"{len(data) - len(objects)} 个数组元素不是对象，已作为错误行记录。")
+    flat = pd.json_normalize(objects) if objects else pd.DataFrame()
+    headers = [str(c) for c in flat.columns]
+
+    def records():
+        yield "0", headers, ""
+        for n, d in enumerate(data, start=1):
+            if not isinstance(d, dict):
+                yield str(n), [""] * len(headers), f"第 {n} 个元素不是对象：{str(d)[:60]}"
+        for n, row in enumerate(flat.itertuples(index=False), start=1):
+            yield str(n), [_cell(None if (isinstance(v, float) and v != v) else v) for v in row], ""
+    yield from _blocks(source, "", records(), score)
+
+
 def open_table(path: Path, score: Callable[[list[str]], int]) -> tuple[Source, Iterator[Block]]:
     """(what was found, the blocks): blocks are read lazily, notes grow while they are read."""
     path = Path(path)
     kind = sniff(path)
     source = Source(path, kind)
-    reader = {"csv": read_text, "xlsx": read_xlsx, "xls": read_xls}[kind]
+    reader = {"csv": read_text, "xlsx": read_xlsx, "xls": read_xls, "json": read_json}[kind]
     return source, reader(path, source, score)
 
 
 def preview(path: Path, rows: int = 8) -> pd.DataFrame:
     """The first rows of a file as they are (no header detection): what the column-mapping step shows."""
     source, _ = open_table(Path(path), lambda r: 0)
-    if source.kind == "csv":
+    if source.kind == "json":
+        import json
+        flat = pd.json_normalize(json.loads(path.read_bytes().decode("utf-8-sig")))
+        out = [list(flat.columns)] + [[_cell(v) for v in r] for r in flat.head(rows).itertuples(index=False)]
+    elif source.kind == "csv":
         enc = _encoding(path)
         text = path.read_bytes()[: 1 << 16].decode("utf-8" if enc == "utf-8-sig" else enc, errors="replace")
         lines = text.lstrip("\ufeff").splitlines()[: rows + 1]
