@@ -62,13 +62,13 @@ def _show_report(rep) -> None:
         st.warning(t("import_rejected", n=min(rep.rejected, SHOWN)))
         st.markdown(_reason_summary(_masked_rejects(rep.run_id)["错误原因"]))
         st.dataframe(rows, hide_index=True)
-        _download(rep.run_id)
+        _download(rep.run_id, "report")
 
 
-def _download(run_id: int) -> None:
+def _download(run_id: int, where: str) -> None:
     rows = _masked_rejects(run_id)
     st.download_button(t("imp_log_download"), rows.to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"import-{run_id}-rejected.csv", mime="text/csv", key=f"dl-{run_id}")
+                       file_name=f"import-{run_id}-rejected.csv", mime="text/csv", key=f"dl-{where}-{run_id}")
 
 
 def _mapping_step(path: Path) -> None:
@@ -190,7 +190,7 @@ def log_tab() -> None:
     rows = _masked_rejects(run_id, SHOWN)
     st.markdown(t("imp_log_rows", id=run_id, n=len(rows)))
     st.dataframe(rows, hide_index=True)
-    _download(run_id)
+    _download(run_id, "log")
 
 
 st.title(t("import_title"))
