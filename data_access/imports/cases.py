@@ -229,7 +229,8 @@ class CaseKind:
         ids = out.loc[ok, "id"]
         refs = rows.loc[ok, "__ref__"]
         first = ~ids.duplicated(keep="first")
-        earlier = ids.map(ctx.seen)
+        seen = ctx.seen  # a dict of every id so far: look up per row (Series.map(dict) would copy it per chunk)
+        earlier = pd.Series([seen.get(i) for i in ids], index=ids.index, dtype=object)
         within = dict(zip(ids[first], refs[first]))
         dup_in = ~first
         prev = earlier.where(earlier.notna(), ids.map(within).where(dup_in))
