@@ -159,8 +159,11 @@ def test_boundary_files_that_cannot_be_read(city, tmp_path):
 
 def test_cli_boundaries(city, tmp_path, capsys):
     from data_access.__main__ import main
-    engine, x, y = city
-    t = gpd.GeoDataFrame({"DM": ["331102005000"], "MC": ["新镇"]}, geometry=[_town_box(x + 0.05, y)], crs="EPSG:4490")
+    engine, _, _ = city
+    with engine.connect() as conn:  # another county: a township file replaces its county's townships
+        wkb = conn.execute(text("SELECT geometry FROM regions WHERE code = '331121000000'")).scalar()
+    c = shapely.from_wkb(bytes(wkb)).representative_point()
+    t = gpd.GeoDataFrame({"DM": ["331121005000"], "MC": ["新镇"]}, geometry=[_town_box(c.x, c.y)], crs="EPSG:4490")
     t.to_file(tmp_path / "t.geojson", driver="GeoJSON")
     url = str(engine.url)
     assert main(["boundaries", str(tmp_path / "t.geojson"), "--level", "township", "--code-field", "DM",
@@ -169,3 +172,31 @@ def test_cli_boundaries(city, tmp_path, capsys):
     assert main(["boundaries", str(tmp_path / "t.geojson"), "--level", "township", "--code-field", "无此字段",
                  "--database-url", url]) == 2
     assert "文件中没有字段 无此字段" in capsys.readouterr().err
+
+
+def test_an_own_map_city_gives_a_working_dashboard(city, tmp_path, monkeypatch):
+    """County outlines from --empty, then a township, its villages and grids, and two cases: the pages draw."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import ROOT
+    engine, x, y = city
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT COUNT(*) FROM grids")).scalar():
+            test_own_map_from_empty_city_to_grids(city, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", str(engine.url))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        for page, region in (("overview", COUNTY), ("map", TOWN), ("cases", "331102001001")):
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+            at.query_params.update({"region": region, "from": "2026-01-01", "to": "2026-10-31"})
+            at.run()
+            if page != "overview":
+                at.switch_page(f"pages/{page}.py")
+                at.run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            assert not at.error, (page, [e.value for e in at.error])
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
