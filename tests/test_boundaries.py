@@ -200,3 +200,22 @@ def test_an_own_map_city_gives_a_working_dashboard(city, tmp_path, monkeypatch):
     finally:
         st.cache_data.clear()
         st.cache_resource.clear()
+
+
+def test_a_small_self_intersection_is_repaired(city, tmp_path):
+    engine, _, _ = city
+    with engine.connect() as conn:
+        wkb = conn.execute(text("SELECT geometry FROM regions WHERE code = '331122000000'")).scalar()
+    c = shapely.from_wkb(bytes(wkb)).representative_point()
+    s = 0.01  # a 0.01° square whose right edge crosses itself in a tiny loop (a bow-tie of 0.5 % of its side)
+    ring = [(0, 0), (1, 0), (1, 0.5), (1.005, 0.505), (1.005, 0.5), (1, 0.505), (1, 1), (0, 1), (0, 0)]
+    twisted = Polygon([(c.x + x * s, c.y + y * s) for x, y in ring])
+    assert not twisted.is_valid
+    gpd.GeoDataFrame({"code": ["331122001000"], "name": ["扭结镇"]}, geometry=[twisted], crs="EPSG:4326"
+                     ).to_file(tmp_path / "t.geojson", driver="GeoJSON")
+    rep = import_boundaries(engine, tmp_path / "t.geojson", "township")
+    assert (rep.inserted, rep.rejected) == (1, 0)
+    assert any("已自动修复" in n for n in rep.notes)
+    with engine.connect() as conn:
+        stored = shapely.from_wkb(bytes(conn.execute(text("SELECT geometry FROM regions WHERE code = '331122001000'")).scalar()))
+    assert stored.is_valid and abs(stored.area - s * s) / (s * s) < 0.01

@@ -334,3 +334,18 @@ def test_gcj02_round_trip_accuracy():
     # Tiananmen: WGS84 (116.391275, 39.906217) is GCJ-02 (116.397515, 39.907617) on Amap (to ~1 m).
     g = coords.wgs84_to_gcj02(116.391275, 39.906217)
     assert abs(g[0] - 116.397515) < 2e-5 and abs(g[1] - 39.907617) < 2e-5
+
+
+def test_an_import_is_on_the_audit_log_when_there_is_one(small_sqlite, tmp_path, monkeypatch):
+    import sys
+    import types
+    calls = []
+    fake = types.ModuleType("data_access.audit")
+    fake.record = lambda conn, actor, action, *, region=None, details=None: calls.append((actor, action, details))
+    monkeypatch.setitem(sys.modules, "data_access.audit", fake)
+    import data_access
+    monkeypatch.setattr(data_access, "audit", fake, raising=False)
+    path = _csv(tmp_path / "a.csv", [_row(1, "000")])
+    rep = import_cases(small_sqlite, path, user="王五")
+    assert calls == [("王五", "import:cases", {"run_id": rep.run_id, "file": "a.csv", "sha256": runlog.sha256(path),
+                                              "read": 1, "inserted": 0, "updated": 0, "rejected": 1, "unchanged": 0})]

@@ -251,6 +251,9 @@ def import_boundaries(engine: Engine, path: str | Path, level: str, *, code_fiel
                           details={"notes": report.notes, "removed": report.removed,
                                    "orphaned_cases": report.orphaned_cases, "orphaned_sample": report.orphaned_sample,
                                    "level": level})
+            runlog.on_record(conn, actor, f"import:{kind}", {
+                "run_id": run_id, "file": path.name, "read": report.read, "inserted": report.inserted,
+                "updated": report.updated, "rejected": report.rejected, "removed": len(report.removed)})
             meta.bump_version(conn)
     except ImportFailed as exc:
         runlog.failed(engine, kind, actor, path, str(exc), time.perf_counter() - t0)

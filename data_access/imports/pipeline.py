@@ -157,6 +157,9 @@ def run_import(engine: Engine, path: str | Path, kind: TableKind, *, user: str |
             runlog.finish(conn, run_id, status="ok", read=read, inserted=inserted, updated=updated,
                           rejected=rejected, unchanged=unchanged, seconds=time.perf_counter() - t0,
                           message="；".join(details["notes"])[:2000], details=details)
+            runlog.on_record(conn, actor, f"import:{kind.name}", {
+                "run_id": run_id, "file": path.name, "sha256": digest, "read": read, "inserted": inserted,
+                "updated": updated, "rejected": rejected, "unchanged": unchanged})
     except ImportFailed as exc:
         q.discard()
         runlog.failed(engine, kind.name, actor, path, str(exc), time.perf_counter() - t0)

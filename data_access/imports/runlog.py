@@ -51,6 +51,15 @@ def finish(conn: Connection, run_id: int, *, status: str, read: int = 0, inserte
         details=json.dumps(details or {}, ensure_ascii=False, default=str)))
 
 
+def on_record(conn: Connection, actor: str, action: str, details: dict) -> None:
+    """Also in the audit log when there is one (issue 15's data_access.audit), inside the same transaction."""
+    try:
+        from .. import audit
+    except ImportError:
+        return
+    audit.record(conn, actor, action, details=details)
+
+
 def failed(engine: Engine, kind: str, actor: str, path: Path, message: str, seconds: float) -> int:
     """Record a file that could not be read at all (its own transaction: nothing else was written)."""
     digest = sha256(path) if Path(path).exists() else None
