@@ -219,3 +219,16 @@ def test_a_small_self_intersection_is_repaired(city, tmp_path):
     with engine.connect() as conn:
         stored = shapely.from_wkb(bytes(conn.execute(text("SELECT geometry FROM regions WHERE code = '331122001000'")).scalar()))
     assert stored.is_valid and abs(stored.area - s * s) / (s * s) < 0.01
+
+
+def test_row_filter_narrows_which_units_land(city, tmp_path):
+    engine, _, _ = city
+    with engine.connect() as conn:
+        wkb = conn.execute(text("SELECT geometry FROM regions WHERE code = '331123000000'")).scalar()
+    c = shapely.from_wkb(bytes(wkb)).representative_point()
+    gpd.GeoDataFrame({"code": ["331123001000", "331123002000"]},
+                     geometry=[_town_box(c.x, c.y), _town_box(c.x + 0.05, c.y)], crs="EPSG:4326"
+                     ).to_file(tmp_path / "t.geojson", driver="GeoJSON")
+    rep = import_boundaries(engine, tmp_path / "t.geojson", "township",
+                            row_filter=lambda f: f["code"].map(lambda k: "不在本人管辖范围" if k.endswith("2000") else ""))
+    assert (rep.inserted, rep.rejected) == (1, 1) and _why(rep) == ["331123002000：不在本人管辖范围"]

@@ -221,7 +221,9 @@ def _why_invalid(g) -> str:
 def import_boundaries(engine: Engine, path: str | Path, level: str, *, code_field: str | None = None,
                       name_field: str | None = None, parent_field: str | None = None,
                       population_field: str | None = None, crs: str | None = None, coords: str | None = None,
-                      user: str | None = None) -> BoundaryReport:
+                      user: str | None = None, row_filter=None) -> BoundaryReport:
+    """Import one boundary file of ``level``. ``row_filter(frame of code, parent_code, name) -> reasons`` ('' =
+    keep) is the one place where a caller narrows which units may be written (e.g. a county's own)."""
     if level not in LEVELS:
         raise ImportFailed(f"未知的层级 {level!r}，可选：{'、'.join(LEVELS)}。")
     path = Path(path)
@@ -240,7 +242,7 @@ def import_boundaries(engine: Engine, path: str | Path, level: str, *, code_fiel
             raise ImportFailed(f"文件 {path.name} 中找不到编码字段（现有字段：{'、'.join(cols)}）；请用 --code-field 指定。")
         with engine.begin() as conn:
             run_id = runlog.start(conn, kind, actor, path, runlog.sha256(path))
-            report = _write(conn, gdf, level, fcode, fname, fparent, fpop, notes)
+            report = _write(conn, gdf, level, fcode, fname, fparent, fpop, notes, row_filter)
             report.run_id = run_id
             runlog.add_rejects(conn, run_id, 0, [r[0] for r in report.rejects], report.raws,
                                [r[1] for r in report.rejects])
@@ -268,7 +270,7 @@ def _parents(conn, level: str) -> dict[str, object]:
     return {c: (shapely.from_wkb(bytes(g)) if g is not None else None) for c, g in rows}
 
 
-def _write(conn, gdf, level, fcode, fname, fparent, fpop, notes) -> BoundaryReport:
+def _write(conn, gdf, level, fcode, fname, fparent, fpop, notes, row_filter=None) -> BoundaryReport:
     n = len(gdf)
     reasons = [""] * n
     codes = [_code(v) for v in gdf[fcode]]
@@ -363,6 +365,13 @@ def _write(conn, gdf, level, fcode, fname, fparent, fpop, notes) -> BoundaryRepo
         mapped = sum(1 for i in range(n) if source[i] and internal[i] and not reasons[i])
         if mapped:
             notes.append(f"{mapped} 个网格的编码不是 15 位（如 CJ/T 349 的 20 位编码或地方编码），已按上级村（社区）分配内部编码，原编码保留")
+    if row_filter is not None:
+        live = [i for i in range(n) if not reasons[i]]
+        why = row_filter(pd.DataFrame({"code": [internal[i] for i in live], "parent_code": [parent_of[i] for i in live],
+                                       "name": [names[i] for i in live]}, index=live))
+        for i, r in why.items():
+            if r:
+                reasons[i] = f"{label[i]}：{r}"
     # inside the parent
     for i in range(n):
         if reasons[i]:
