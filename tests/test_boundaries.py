@@ -12,7 +12,6 @@ import shapely
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy import text
 
-from data_access import queries
 from data_access.engine import get_engine
 from data_access.imports import ImportFailed, import_cases, runlog
 from data_access.imports.boundaries import import_boundaries
@@ -104,7 +103,6 @@ def test_own_map_from_empty_city_to_grids(city, tmp_path):
     with engine.connect() as conn:
         got = conn.execute(text("SELECT code, source_code, geometry FROM grids ORDER BY code")).all()
         run = runlog.run(conn, rep.run_id)
-        children = queries.children(conn, "331102001001") if hasattr(queries, "children") else None
     assert [r[0] for r in got] == [f"331102001001{i:03d}" for i in (1, 2, 3, 4)]
     assert [r[1] for r in got] == codes[:4]
     back = shapely.from_wkb(bytes(got[0][2]))
@@ -188,7 +186,8 @@ def test_an_own_map_city_gives_a_working_dashboard(city, tmp_path, monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     try:
-        for page, region in (("overview", COUNTY), ("map", TOWN), ("cases", "331102001001")):
+        for page, region, title in (("overview", COUNTY, "一屏统管 · 莲都区"), ("map", TOWN, "地图钻取 · 白云街道"),
+                                    ("cases", "331102001001", "事件办结 · 张村")):
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
             at.query_params.update({"region": region, "from": "2026-01-01", "to": "2026-10-31"})
             at.run()
@@ -197,6 +196,7 @@ def test_an_own_map_city_gives_a_working_dashboard(city, tmp_path, monkeypatch):
                 at.run()
             assert not at.exception, (page, [e.value for e in at.exception])
             assert not at.error, (page, [e.value for e in at.error])
+            assert [x.value for x in at.title] == [title], page
     finally:
         st.cache_data.clear()
         st.cache_resource.clear()
