@@ -8,7 +8,9 @@
 The database is DATABASE_URL (or --database-url). ``--what report`` writes the 平安报表 of ``--month``
 (default: the month of ``--to``) with warning colours from config/warning_rules.toml (or WARNING_RULES).
 Personal data is masked; ``--unmask`` needs YIPING_ALLOW_UNMASK=1 in the environment, like the page.
-    python -m data_access import FILE [FILE ...] [--database-url URL]
+    python -m data_access import FILE [FILE ...] [--coords gcj02|bd09] [--format table|open311] [--user NAME]
+    python -m data_access boundaries FILE --level county|township|village|grid [--code-field F]
+        [--name-field F] [--parent-field F] [--population-field F] [--crs EPSG:NNNN] [--coords gcj02|bd09]
 
 ``import`` loads cases from CSV (UTF-8, BOM or GB18030) or Excel files, like the 数据导入 page: rows that
 cannot be imported go to ``<file>.rejected.<time>.csv`` beside the input with the reason; the rest land in
@@ -42,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .case_list import BadFilter, CaseQuery
 from .codes import is_code
 from .engine import DatabaseUnavailable, check, database_url, get_engine, safe_url
-from .scope import OutsideScope, Scope
+from .scope import OutsideScope, Scope, row_filter as scope_filter
 from .view import View
 
 STATUSES = ("reported", "dispatched", "closed", "reopened")
@@ -78,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--what", choices=("cases", "indicators", "report"), default="cases",
                    help="cases 事件明细（默认）；indicators 下级区域指标表；report 平安报表")
     e.add_argument("--month", default=None, help="平安报表月份 YYYY-MM（默认 --to 所在月份）")
-    e.add_argument("--format", dest="fmt", choices=("xlsx", "csv", "csv-gb18030"), required=True,
-                   help="xlsx；csv（UTF-8 带 BOM）；csv-gb18030")
+    e.add_argument("--format", dest="fmt", choices=("xlsx", "csv", "csv-gb18030", "open311", "open311-csv"), required=True,
+                   help="xlsx；csv（UTF-8 带 BOM）；csv-gb18030；open311（Open311 GeoReport v2 JSON，仅事件明细）；open311-csv")
     e.add_argument("-o", "--output", required=True, help="输出文件路径")
     e.add_argument("--unmask", action="store_true", help="不脱敏个人信息（需环境变量 YIPING_ALLOW_UNMASK=1）")
     e.add_argument("--as-of", default=None, help="逾期判定时间 \"YYYY-MM-DD HH:MM\"（默认当前时间）")
@@ -88,8 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="导入事件数据（CSV/Excel），有问题的行写入隔离文件",
                        description="导入事件数据文件；无法导入的行连同原因写入同目录的 .rejected.*.csv 隔离文件。")
     i.add_argument("files", nargs="+", help="CSV（UTF-8 或 GB18030）或 Excel 文件")
+    i.add_argument("--coords", choices=("wgs84", "gcj02", "bd09"), default=None,
+                   help="经纬度的坐标类型：gcj02（高德、腾讯）或 bd09（百度），转换为 WGS84 后保存")
+    i.add_argument("--format", dest="fmt", choices=("table", "open311"), default="table",
+                   help="table 事件表（默认）；open311 Open311 GeoReport v2 请求（JSON 或 CSV）")
     i.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
     i.add_argument("--user", default=None, help="以该账号导入：其区域以外的行进入隔离文件（默认：服务器操作员）")
+    b = sub.add_parser("boundaries", help="导入乡镇、村（社区）或网格边界（GeoJSON、Shapefile、GeoPackage）",
+                       description="导入边界文件并检查几何、编码与上下级关系；同一层级重新导入即替换该层级。")
+    b.add_argument("file", help="GeoJSON、Shapefile（.shp 或 .zip）或 GeoPackage 文件")
+    b.add_argument("--level", required=True, choices=("county", "township", "village", "grid"), help="边界层级")
+    b.add_argument("--code-field", default=None, help="编码字段名（默认按 编码/代码/code 等常见名称查找）")
+    b.add_argument("--name-field", default=None, help="名称字段名")
+    b.add_argument("--parent-field", default=None, help="上级编码字段名（网格编码不是 15 位时必需）")
+    b.add_argument("--population-field", default=None, help="人口字段名")
+    b.add_argument("--crs", default=None, help="文件没有坐标系信息时使用的坐标系，如 EPSG:4490、EPSG:4527")
+    b.add_argument("--coords", choices=("wgs84", "gcj02", "bd09"), default=None, help="偏移坐标：gcj02 或 bd09")
+    b.add_argument("--user", default=None, help="以该账号导入：其区域以外的边界被拒绝（默认：服务器操作员）")
+    b.add_argument("--database-url", default=None, help="默认读取环境变量 DATABASE_URL")
     from .accounts_cli import add_parsers
     add_parsers(sub)
     return p
@@ -97,9 +115,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def import_files(args) -> list[str]:
     """Import each file in turn; returns one summary line per file. Raises CliError on the first bad file."""
-    from .importer import ImportFailed, import_cases
+    from .imports import ImportFailed, import_cases
     from .migrate import upgrade
-    from . import audit
     url = args.database_url or database_url()
     engine = get_engine(url)
     check(engine)
@@ -109,21 +126,47 @@ def import_files(args) -> list[str]:
     for name in args.files:
         t0 = time.perf_counter()
         try:
-            rep = import_cases(engine, Path(name), scope=who)
+            if getattr(args, "fmt", "table") == "open311":
+                from .imports.open311 import import_open311
+                rep = import_open311(engine, Path(name), user=who.user, row_filter=scope_filter(who, "grid_code"))
+            else:
+                rep = import_cases(engine, Path(name), coords=args.coords, scope=who)
         except ImportFailed as exc:
-            with engine.begin() as conn:
-                audit.record(conn, who.user, "import", region=who.region, details={"file": str(name), "error": str(exc)})
             raise CliError(f"{exc}（已导入的文件：{len(lines)} 个，此文件未导入任何行）") from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise CliError(f"导入 {name} 时数据库出错：{reason}；此文件未导入任何行。") from None
-        with engine.begin() as conn:
-            audit.record(conn, who.user, "import", region=who.region, details={
-                "file": str(name), "inserted": rep.inserted, "updated": rep.updated, "rejected": rep.rejected})
-        line = f"{name}：新增 {rep.inserted:,} 条，更新 {rep.updated:,} 条，拒绝 {rep.rejected:,} 条"
+        line = (f"{name}：读取 {rep.read:,} 行，新增 {rep.inserted:,} 条，更新 {rep.updated:,} 条，拒绝 {rep.rejected:,} 条，"
+                f"未变 {rep.unchanged:,} 条")
         if rep.quarantine:
             line += f"（原因见 {rep.quarantine}）"
         lines.append(line + f"，用时 {time.perf_counter() - t0:.1f} 秒")
+        lines += [f"  说明：{n}" for n in rep.notes]
+    return lines
+
+
+def import_boundaries(args) -> list[str]:
+    """Import one boundary file; the summary, the notes and every rejected feature with its reason."""
+    from .imports import ImportFailed
+    from .imports.boundaries import import_boundaries as run
+    from .migrate import upgrade
+    engine = get_engine(args.database_url or database_url())
+    check(engine)
+    upgrade(engine)
+    who = acting_scope(engine, args.user, "importer")
+    try:
+        rep = run(engine, Path(args.file), args.level, code_field=args.code_field, name_field=args.name_field,
+                  parent_field=args.parent_field, population_field=args.population_field, crs=args.crs,
+                  coords=args.coords, user=who.user, row_filter=scope_filter(who, "code"))
+    except ImportFailed as exc:
+        raise CliError(f"{exc}（未导入任何边界）") from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise CliError(f"导入 {args.file} 时数据库出错：{reason}；未导入任何边界。") from None
+    lines = [f"{args.file}：读取 {rep.read:,} 个要素，新增 {rep.inserted:,} 个，更新 {rep.updated:,} 个，"
+             f"未变 {rep.unchanged:,} 个，拒绝 {rep.rejected:,} 个，移除 {len(rep.removed):,} 个，用时 {rep.seconds:.1f} 秒"]
+    lines += [f"  说明：{n}" for n in rep.notes]
+    lines += [f"  拒绝：{why}" for _, why in rep.rejects]
     return lines
 
 
@@ -238,6 +281,8 @@ def export(args) -> str:
             _check_values(conn, "category", view.categories, "事件类别")
             _check_values(conn, "source", view.sources, "事件来源")
             rules = tables.load_default_rules() if (args.what in ("report", "indicators") or args.warning) else None
+            if args.fmt.startswith("open311") and args.what != "cases":
+                raise CliError("Open311 格式只用于事件明细（--what cases）。")
             if args.what == "cases":
                 regions = None
                 if args.warning:
@@ -248,6 +293,11 @@ def export(args) -> str:
                     regions = tables.children_with_level(
                         evaluate(queries.indicator_table(conn, view, at), rules), rules, args.warning)
                 q = CaseQuery(view, at, overdue_only=args.overdue_only, text=args.text, regions=regions)
+                if args.fmt.startswith("open311"):
+                    from exports.open311 import export_open311
+                    rows = export_open311(conn, q, tmp, unmask=args.unmask, as_csv=args.fmt == "open311-csv")
+                    os.replace(tmp, out)
+                    return f"已导出 {rows:,} 条 Open311 请求 → {out}（{time.perf_counter() - t0:.1f} 秒）"
                 if args.fmt == "xlsx":
                     from .case_list import count
                     n = count(conn, q)
@@ -292,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "import":
             print("\n".join(import_files(args)))
+        elif args.command == "boundaries":
+            print("\n".join(import_boundaries(args)))
         elif args.command == "export":
             print(export(args))
         else:
@@ -301,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"错误：无法写入输出文件 {getattr(args, 'output', '')}：{exc.strerror or exc}", file=sys.stderr)
+        print(f"错误：无法读写文件 {getattr(args, 'output', None) or getattr(args, 'file', None) or ''}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     return 0
 

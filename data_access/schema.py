@@ -46,6 +46,7 @@ grids = Table(
     Column("label_lat", Float),
     Column("worker_name", String(32)),
     Column("worker_phone", String(32)),
+    Column("source_code", String(32)),  # the county's own grid code (CJ/T 349, local), since revision 0005
 )
 
 cases = Table(
@@ -72,6 +73,7 @@ cases = Table(
     Column("day", Integer, nullable=False),
     Column("close_hours", Float),
     Column("on_time", SmallInteger),
+    Column("updated_at", DateTime),  # the source system's last change: a newer version wins (revision 0005)
 )
 #: Everything an aggregate reads, so raw aggregations are index-only scans (no row lookups).
 AGG_COLUMNS = ("category", "source", "status", "close_hours", "on_time", "resolution_level", "satisfaction")
@@ -258,4 +260,42 @@ audit_log = Table(
     Column("action", String(32), nullable=False),
     Column("region", String(15)),
     Column("details", Text, nullable=False, server_default="{}"),
+)
+
+# --- issue 16 (revision 0005): every import on record, its rejected rows, saved column mappings ---
+import_runs = Table(
+    "import_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # cases / boundaries / open311 …
+    Column("actor", String(64), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64)),
+    Column("status", String(8), nullable=False),  # ok / failed
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("inserted", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("rejected", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("seconds", Float),
+    Column("message", Text),
+    Column("details", Text),  # JSON: skipped sheets, code/point disagreements, cases left without a grid …
+)
+
+import_rejects = Table(
+    "import_rejects", metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("row_ref", String(64), nullable=False),  # line number, or 工作表!行号
+    Column("raw", Text),  # the row's values as in the file, JSON {header: value}
+    Column("reason", Text, nullable=False),
+)
+
+column_mappings = Table(
+    "column_mappings", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("mapping", Text, nullable=False),  # JSON {file header: field}
+    Column("saved_by", String(64)),
+    Column("saved_at", DateTime),
 )

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from analytics.index_config import VILLAGE_COLUMNS
 from . import meta
+from exports.safety import sanitize_raw_frame  # the quarantine file leaves the server: formulas defused
 from .importer import ImportFailed, quarantine_rows, read_table
 from .schema import village_year
 
@@ -167,7 +168,7 @@ def import_villages(engine: Engine, path: str | Path, actor: str = "cli") -> Vil
     quarantine = None
     if len(reasons):
         quarantine = path.with_name(f"{path.stem}.rejected.{dt.datetime.now():%Y%m%d%H%M%S%f}.csv")
-        quarantine_rows(raw, reasons).to_csv(quarantine, index=False, encoding="utf-8-sig")
+        sanitize_raw_frame(quarantine_rows(raw, reasons)).to_csv(quarantine, index=False, encoding="utf-8-sig")
     report = VillageImportReport(len(raw), inserted, updated, unchanged, len(reasons), quarantine,
                                  tuple(sorted({int(y) for y in good["year"]})))
     assert report.read == report.inserted + report.updated + report.unchanged + report.rejected

@@ -56,7 +56,7 @@ def test_import_lands_good_rows_and_quarantines_bad_ones(cleanup, tmp_path, fmt)
     bad = pd.read_csv(report.quarantine, dtype=str, encoding="utf-8-sig")
     assert list(bad["事件编号"]) == ["IMP-3", "IMP-4", "IMP-5"]
     assert list(bad["行号"]) == ["4", "5", "6"]
-    assert "网格编码不存在" in bad["错误原因"].iloc[0] and "reported_at" in bad["错误原因"].iloc[1]
+    assert "网格编码「999999999999999」不存在" in bad["错误原因"].iloc[0] and "上报时间「不是时间」不是有效时间" in bad["错误原因"].iloc[1]
     assert "办结时间早于上报时间" in bad["错误原因"].iloc[2]
     with engine.connect() as conn:
         one = dict(conn.execute(text("SELECT * FROM cases WHERE id = 'IMP-1'")).mappings().one())
@@ -80,7 +80,8 @@ def test_reimport_updates_rows_and_moves_their_month(cleanup, tmp_path):
                                                                 "2026-03-25", "已办结", "镇"]
     rows.to_csv(path, index=False)
     report = import_cases(engine, path)
-    assert (report.inserted, report.updated, report.rejected, report.quarantine) == (0, 2, 0, None)
+    # IMP-1 is as stored (unchanged), IMP-2 changed (updated)
+    assert (report.inserted, report.updated, report.rejected, report.unchanged, report.quarantine) == (0, 1, 0, 1, None)
     assert report.months == (202603, 202604)  # April lost the case, March gained it: both refreshed
     with engine.begin() as conn:
         status = conn.execute(text("SELECT status FROM cases WHERE id = 'IMP-2'")).scalar()
@@ -108,11 +109,11 @@ def test_broken_files_are_one_clear_message(small_sqlite, tmp_path):
         import_cases(small_sqlite, missing)
     no_cols = tmp_path / "wrong.csv"
     pd.DataFrame({"名称": ["x"]}).to_csv(no_cols, index=False)
-    with pytest.raises(ImportFailed, match="缺少必填列：事件编号"):
+    with pytest.raises(ImportFailed, match="找不到可识别的表头"):
         import_cases(small_sqlite, no_cols)
     garbage = tmp_path / "garbage.xlsx"
     garbage.write_bytes(b"\x00\x01not an excel file")
-    with pytest.raises(ImportFailed, match="garbage.xlsx 无法读取"):
+    with pytest.raises(ImportFailed, match="garbage.xlsx"):
         import_cases(small_sqlite, garbage)
 
 

@@ -498,6 +498,82 @@ ZH: dict[str, str] = {
     "param_too_many": "地址参数 {name} 的取值过多（最多 {n} 个），多余的已忽略。",
     "db_unavailable": "数据库暂时无法连接，正在重试…",
     "db_query_failed": "数据查询失败，请稍后再试；详细原因已记入服务器日志。",
+    # --- issue 16: imports (cases, boundaries, Open311), import log, column mapping ---
+    "imp_tab_cases": "事件导入",
+    "imp_tab_bounds": "边界导入",
+    "imp_tab_log": "导入日志",
+    "imp_help": "上传从基层治理平台或 12345 系统导出的事件表：CSV 或制表符分隔文本（UTF-8、GB18030、UTF-16）、"
+                "Excel（.xlsx 的每个工作表、旧版 .xls），或 Open311 GeoReport v2 请求（JSON/CSV）。"
+                "必填列：事件编号、事件类别、事件来源、网格编码（或 经度/纬度）、上报时间、办理时限；表头上方的标题行会自动跳过。"
+                "同一事件编号再次导入：内容相同则不变，内容不同则更新，更新时间较旧的不会覆盖较新的。"
+                "有问题的行不会丢失：连同行号和原因记入导入日志，可下载修正后重新导入。",
+    "imp_format": "文件格式",
+    "imp_format_table": "事件表（CSV/Excel）",
+    "imp_format_open311": "Open311 GeoReport v2",
+    "imp_coords": "经纬度坐标类型",
+    "imp_coords_wgs84": "WGS84 / CGCS2000（GPS）",
+    "imp_coords_gcj02": "GCJ-02（高德、腾讯地图）",
+    "imp_coords_bd09": "BD-09（百度地图）",
+    "imp_mapping_pick": "列对应关系（表头不被识别时使用）",
+    "imp_mapping_none": "（自动识别）",
+    "imp_done": "导入完成：读取 {read:,} 行，新增 {inserted:,} 条，更新 {updated:,} 条，隔离 {rejected:,} 条，未变 {unchanged:,} 条；"
+                "已刷新 {months} 个月的汇总。",
+    "imp_notes": "说明",
+    "imp_reason_counts": "隔离原因",
+    "imp_reason_line": "{why}：{n:,} 行",
+    "imp_mismatch": "{n:,} 条事件的网格编码与经纬度所在网格不一致（已按网格编码导入），例如：",
+    "imp_map_title": "设置列对应关系",
+    "imp_map_help": "文件的表头未被识别。请为文件中的每一列选择对应的字段（不需要的列留空），可保存为方案，下次直接选用。"
+                    "下表为文件的前几行原样预览。",
+    "imp_map_field": "“{col}”对应",
+    "imp_map_header_row": "表头所在行（预览中的行序号，从 0 开始）",
+    "imp_map_name": "方案名称（保存后可重复使用）",
+    "imp_map_save": "保存对应关系",
+    "imp_map_saved": "已保存对应关系“{name}”。",
+    "imp_map_apply": "按此对应关系导入",
+    "imp_map_need_name": "请填写方案名称。",
+    "imp_field_id": "事件编号", "imp_field_category": "事件类别", "imp_field_source": "事件来源",
+    "imp_field_grid_code": "网格编码", "imp_field_lon": "经度", "imp_field_lat": "纬度",
+    "imp_field_reported_at": "上报时间", "imp_field_dispatched_at": "派遣时间", "imp_field_closed_at": "办结时间",
+    "imp_field_deadline": "办理时限", "imp_field_status": "状态", "imp_field_resolution_level": "化解层级",
+    "imp_field_satisfaction": "满意度", "imp_field_is_major": "重大事件", "imp_field_handling_unit": "承办单位",
+    "imp_field_description": "事件描述", "imp_field_citizen_name": "群众姓名", "imp_field_citizen_phone": "联系电话",
+    "imp_field_updated_at": "更新时间",
+    "imp_b_help": "上传乡镇（街道）、村（社区）或网格的边界：GeoJSON、GeoPackage，或 Shapefile（把 .shp、.dbf、.shx、.prj、"
+                  ".cpg 一起压缩成 .zip）。坐标系取自文件；没有时按经纬度（CGCS2000）或高斯-克吕格带号自动判断，也可手工填写。"
+                  "上级须已导入（先乡镇，再村，再网格）。同一层级重新导入即替换该层级在文件所涉上级之下的全部单位；"
+                  "所在网格消失的事件会列出，不会删除。",
+    "imp_b_upload": "选择边界文件",
+    "imp_b_level": "层级",
+    "imp_b_level_county": "县（市、区）", "imp_b_level_township": "乡镇（街道）",
+    "imp_b_level_village": "村（社区）", "imp_b_level_grid": "网格",
+    "imp_b_code": "编码字段（可留空自动查找）",
+    "imp_b_name": "名称字段（可留空）",
+    "imp_b_parent": "上级编码字段（可留空）",
+    "imp_b_pop": "人口字段（可留空）",
+    "imp_b_crs": "坐标系（文件没有 .prj 时，如 EPSG:4490）",
+    "imp_b_button": "导入边界",
+    "imp_b_running": "正在检查并导入 {name} ……",
+    "imp_b_done": "边界导入完成：读取 {read:,} 个要素，新增 {inserted:,} 个，更新 {updated:,} 个，未变 {unchanged:,} 个，"
+                  "拒绝 {rejected:,} 个，移除 {removed:,} 个。",
+    "imp_b_rejected": "未导入的要素及原因：",
+    "imp_b_orphans": "{n:,} 条事件所在的网格已不在新边界中（事件保留），例如：{ids}",
+    "imp_log_empty": "还没有导入记录。",
+    "imp_log_pick": "查看某次导入的隔离行",
+    "imp_log_option": "#{id} {at} {file}（{who}，隔离 {rejected:,} 行）",
+    "imp_log_rows": "第 #{id} 次导入的隔离行（个人信息已脱敏；前 {n:,} 行）：",
+    "imp_log_none": "这次导入没有隔离行。",
+    "imp_log_download": "下载隔离行（CSV，已脱敏）",
+    "imp_col_id": "序号", "imp_col_kind": "类型", "imp_col_actor": "导入人", "imp_col_at": "时间", "imp_col_file": "文件",
+    "imp_col_sha": "SHA-256", "imp_col_status": "结果", "imp_col_read": "读取", "imp_col_inserted": "新增",
+    "imp_col_updated": "更新", "imp_col_rejected": "隔离", "imp_col_unchanged": "未变", "imp_col_seconds": "用时（秒）",
+    "imp_col_message": "说明",
+    "imp_status_ok": "成功", "imp_status_failed": "失败",
+    "imp_kind_cases": "事件", "imp_kind_open311": "Open311",
+    "imp_kind_boundary-county": "县边界", "imp_kind_boundary-township": "乡镇边界",
+    "imp_kind_boundary-village": "村边界", "imp_kind_boundary-grid": "网格边界",
+    "imp_cli_hint": "也可在服务器上运行：python -m data_access import 文件路径 [--coords gcj02]；"
+                    "python -m data_access boundaries 文件路径 --level grid",
 }
 
 INDICATOR_LABELS: dict[str, str] = {
