@@ -278,8 +278,15 @@ def sanitize_frame(
     return out
 
 
-def sanitize_raw_frame(df: pd.DataFrame, unmask: bool = False) -> pd.DataFrame:
+def header_kinds(columns, known: dict[str, str] | None = None) -> dict[str, str]:
+    """The personal columns among ``columns`` found by their header (``PERSONAL_HEADERS``), then ``known``
+    (column -> kind, e.g. an import's own column mapping) on top."""
+    found = {c: PERSONAL_HEADERS[str(c).strip()] for c in columns if str(c).strip() in PERSONAL_HEADERS}
+    return {**found, **(known or {})}
+
+
+def sanitize_raw_frame(df: pd.DataFrame, unmask: bool = False, known: dict[str, str] | None = None) -> pd.DataFrame:
     """A raw case table (Chinese or column headers, e.g. a quarantine file or the rejected rows the import page
-    shows) made safe like an export: personal columns found by header (``PERSONAL_HEADERS``), formulas defused."""
-    kinds = {c: PERSONAL_HEADERS[str(c).strip()] for c in df.columns if str(c).strip() in PERSONAL_HEADERS}
-    return sanitize_frame(df, kinds, unmask=unmask)
+    shows) made safe like an export: personal columns found by header (``PERSONAL_HEADERS``) and ``known``,
+    formulas defused."""
+    return sanitize_frame(df, header_kinds(df.columns, known), unmask=unmask)

@@ -13,7 +13,7 @@ import streamlit as st
 from data_access.imports import ImportFailed, import_cases, runlog
 from data_access.imports.cases import SYNONYMS
 from data_access.imports.readers import preview
-from exports.safety import sanitize_frame
+from exports.safety import sanitize_frame, sanitize_raw_frame
 from data_access.scope import row_filter as scope_filter
 from ui import auth, data
 from ui.escape import md
@@ -44,7 +44,7 @@ def _masked_rejects(run_id: int, limit: int | None = None) -> pd.DataFrame:
     with data.engine().connect() as conn:
         personal = runlog.run(conn, run_id)["details"].get("personal", {})
         rows = runlog.rejects(conn, run_id, limit)
-    return sanitize_frame(rows, personal)
+    return sanitize_raw_frame(rows, known=personal)  # mapped columns, and any other by its header
 
 
 def _show_report(rep) -> None:

@@ -328,11 +328,11 @@ def test_cli_users_export_and_import_are_scoped_and_on_record(places, tmp_path):
     assert r.returncode == 0, r.stderr
     with engine.connect() as conn:
         ids = set(conn.execute(text("SELECT id FROM cases WHERE id IN ('AUTH-1', 'AUTH-2')")).scalars())
-        record = json.loads(audit.read(conn, actor="cli-importer", action="import").iloc[0]["details"])
+        record = json.loads(audit.read(conn, actor="cli-importer", action="import:cases").iloc[0]["details"])
         everything = " ".join(str(v) for table in ("users", "audit_log")
                               for row in conn.execute(text(f"SELECT * FROM {table}")) for v in row)
     assert ids == {"AUTH-1"}
-    assert record["inserted"] == 1 and record["rejected"] == 1 and record["file"] == str(csv)
+    assert record["inserted"] == 1 and record["rejected"] == 1 and record["file"] == csv.name
     rejected = pd.read_csv(next(tmp_path.glob("cases.rejected.*.csv")), dtype=str, encoding="utf-8-sig")
     assert rejected["错误原因"].str.contains("不属于导入人 cli-importer 的区域").tolist() == [True]
     assert password not in everything

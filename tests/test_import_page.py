@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from data_access import rollup
 from data_access.imports import runlog
+from data_access.scope import Scope
+from ui.auth import SCOPE
 
 from .conftest import ROOT
 
@@ -40,6 +42,9 @@ def test_mapping_step_saves_and_imports(app_db, tmp_path):
                   {"单号": "MAP-2", "问题分类": "治安", "渠道来源": "12345热线", "所属网格": "1", "发生时间": "2026-03-05 09:00",
                    "要求办结": "2026-03-10"}]).to_csv(path, index=False)
     at = AppTest.from_file(str(ROOT / "pages" / "import.py"), default_timeout=90)
+    with app_db.connect() as conn:
+        city = conn.execute(text("SELECT code FROM regions WHERE level = 'city'")).scalar()
+    at.session_state[SCOPE] = Scope("staff-importer", "importer", city, via="local")  # signed in as an importer
     at.session_state["imp_pending"] = str(path)
     at.run()
     assert not at.exception
@@ -59,4 +64,4 @@ def test_mapping_step_saves_and_imports(app_db, tmp_path):
     with app_db.connect() as conn:
         assert conn.execute(text("SELECT grid_code FROM cases WHERE id = 'MAP-1'")).scalar() == grid
         last = runlog.runs(conn, 1).iloc[0]
-    assert (last["file_name"], last["rejected"], last["actor"]) == ("odd.csv", 1, "web")
+    assert (last["file_name"], last["rejected"], last["actor"]) == ("odd.csv", 1, "staff-importer")

@@ -86,7 +86,7 @@ class Context:
 class CaseKind:
     name = "cases"
     synonyms = SYNONYMS
-    personal = {"citizen_name": "name", "citizen_phone": "phone", "description": "text"}
+    personal = {"citizen_name": "name", "citizen_phone": "phone", "description": "text", "handling_unit": "text"}
 
     def missing(self, m: Mapping) -> list[str]:
         need = ["id", "category", "source", "reported_at", "deadline"]

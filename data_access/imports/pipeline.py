@@ -64,7 +64,7 @@ class _Quarantine:
         self.files: dict[tuple, Path] = {}
 
     def add(self, block: Block, bad: pd.DataFrame, personal: dict[str, str]) -> None:
-        from exports.safety import sanitize_frame
+        from exports.safety import sanitize_raw_frame
         key = tuple(block.headers)
         if key not in self.files:
             n = len(self.files)
@@ -73,7 +73,7 @@ class _Quarantine:
             first = True
         else:
             first = False
-        sanitize_frame(bad, personal).to_csv(self.files[key], mode="w" if first else "a", header=first,
+        sanitize_raw_frame(bad, known=personal).to_csv(self.files[key], mode="w" if first else "a", header=first,
                                              index=False, encoding="utf-8-sig" if first else "utf-8")
 
     def commit(self) -> list[Path]:
