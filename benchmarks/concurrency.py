@@ -50,23 +50,33 @@ def tree(url: str) -> dict[str, list[str]]:
     return kids
 
 
-def start_server(url: str) -> tuple[subprocess.Popen, int]:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_server(url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
     env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(120):
+    return wait_healthy(proc, port), port
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, seconds: float = 120, log: Path | None = None) -> subprocess.Popen:
+    """Wait until the server on ``port`` answers /_stcore/health; kill it and stop if it never does."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, port
+                return proc
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit("server did not start" + (": " + log.read_text()[-2000:] if log else ""))
 
 
 async def rerun(ws, query: str) -> float:
