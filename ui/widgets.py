@@ -1,14 +1,18 @@
 """Shared drawing pieces: breadcrumb, KPI cards, the indicator table. They only draw."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from analytics.indicators import HIGHER_IS_BETTER, INDICATORS
 from data_access.codes import ancestors
+from data_access.engine import database_url
 from data_access.view import View
 from . import data, fmt
 from .filters import set_view
+from .memo import Memo
 from .strings import INDICATOR_LABELS, PERCENT, UNITS, label, t
 
 KPI_INDICATORS = ("received", "closed", "closure_rate", "on_time_rate", "overdue",
@@ -23,9 +27,9 @@ def breadcrumb(view: View, key: str = "crumb") -> None:
         name = data.region(code, version)["name"]
         if code == view.region:
             row.markdown(f"**{name}**")
-        elif row.button(f"{name} ›", key=f"{key}_{code}", help=f"{t('back_to')} {name}"):
-            set_view(view.with_region(code))
-            st.rerun()
+        else:  # a callback: the tap costs one script run (st.rerun() after the button would cost one and a part)
+            row.button(f"{name} ›", key=f"{key}_{code}", help=f"{t('back_to')} {name}", on_click=set_view,
+                       args=(view.with_region(code),))
 
 
 def kpi_cards(now: pd.Series, before: pd.Series | None, card_width: int = 160) -> None:
@@ -65,16 +69,21 @@ def indicator_table(table: pd.DataFrame, view: View, key: str) -> None:
         st.info(t("no_children"))
         return
     shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
-    event = st.dataframe(shown, column_config=column_config(shown.columns), hide_index=True,
-                         on_select="rerun", selection_mode="single-row", key=f"{key}_{view.region}",
-                         width="stretch")
+    wkey = f"{key}_{view.region}"
+    st.dataframe(shown, column_config=column_config(shown.columns), hide_index=True,
+                 on_select=partial(_on_table_pick, wkey, tuple(shown["code"]), view), selection_mode="single-row",
+                 key=wkey, width="stretch")
+    st.caption(t("drill_hint"))
+
+
+def _on_table_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
+    """A row tapped in the children's table: drill into it (before the run, so the tap is one run)."""
+    event = st.session_state.get(wkey)
     rows = event.selection.rows if event is not None else []
-    if rows:
-        code = shown.iloc[rows[0]]["code"]
+    if rows and rows[0] < len(codes):
+        code = codes[rows[0]]
         if len(code) <= 15 and code != view.region:
             set_view(view.with_region(code))
-            st.rerun()
-    st.caption(t("drill_hint"))
 
 
 # --- shared by 事件办结 / 三色预警 (and any page that shows warning colours or plotly charts) ---
@@ -106,8 +115,9 @@ def level_cards(items: list[tuple[str, str, int, str | None]], key: str, card_wi
     st.html("<style>" + "".join(css) + "</style>")
 
 
-def plot(fig, key: str | None = None, select: bool = False):
-    """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down)."""
+def plot(fig, key: str | None = None, select: bool = False, on_select=None, args: tuple = ()):
+    """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down), or calls
+    ``on_select(*args)`` before the run."""
     legend = fig.layout.showlegend is not False and len(fig.data) > 1
     fig.update_layout(font=dict(size=13), title=dict(font=dict(size=16), x=0.01, xanchor="left", y=0.985,
                                                      yref="container", yanchor="top"),
@@ -117,7 +127,8 @@ def plot(fig, key: str | None = None, select: bool = False):
     if legend:
         fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", traceorder="normal"))
     if select:
-        return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, on_select="rerun", selection_mode="points")
+        return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG,
+                               on_select=partial(on_select, *args) if on_select else "rerun", selection_mode="points")
     return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
 
 
@@ -226,13 +237,33 @@ def drill_map(view: View, table: pd.DataFrame, mode: str, key: str, *, height: i
     Returns (scale, points or None, selected child code or None).
     """
     version = data.data_version()
-    kids = map_children(table)
-    scale = map_scale(kids, mode)
+    rules, _error = data.rules()
+    at = data.as_of()
     try:
-        shapes = data.map_shapes(view.region, version)
+        scale, points, deck, alt, children = DECKS.get(
+            (database_url(), id(table), view, at, version, mode, inspect, heat, height, label_size, id(rules)),
+            lambda: _deck(view, table, mode, at, version, inspect, heat, height, label_size), pin=(table, rules))
     except data.DataError as exc:  # e.g. imported regions without boundaries: say so, the bars still work
         st.warning(str(exc))
-        return scale, None, None
+        return map_scale(map_children(table), mode), None, None
+    wkey = f"{key}_{view.region}"
+    event = st.pydeck_chart(deck, on_select=partial(_on_map_pick, wkey, view, children if inspect else frozenset()),
+                            selection_mode="single-object", key=wkey, height=height, alt=alt)
+    code = geo_layers.picked_code(event)
+    selected = code if inspect and code and code != view.region and code in children else None
+    return scale, points, selected
+
+
+#: Built decks (with their JSON) per view, mode and size: a rerun of a view sends the same deck without rebuilding
+#: it (tooltips, GeoJSON, labels, JSON: 5–15 ms). Shared by the sessions of this process; read-only.
+DECKS = Memo(max_entries=256, ttl=600)
+
+
+def _deck(view: View, table: pd.DataFrame, mode: str, at, version: int, inspect: bool, heat: bool, height: int,
+          label_size: int):
+    kids = map_children(table)
+    scale = map_scale(kids, mode)
+    shapes = data.map_shapes(view.region, version)
     color_of = dict(zip(kids["code"], scale.colors))
     rows = kids.set_index("code")
     hint = t("map_tip_inspect") if inspect else t("map_tip_drill")
@@ -246,20 +277,20 @@ def drill_map(view: View, table: pd.DataFrame, mode: str, key: str, *, height: i
     sib_tips = [t("map_sibling_tip", name=str(n)) for n in shapes.siblings["name"]]
     points = None
     if view.level in ("village", "grid"):
-        points = data.map_points(view, data.as_of(), version)
+        points = data.map_points(view, at, version)
     deck = geo_layers.build_deck(shapes, fills, tips, width=height, height=height, sibling_tips=sib_tips,
                                  points=None if points is None else points.frame, heat=heat, label_size=label_size)
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"{key}_{view.region}",
-                            height=height, alt=t("map_alt", region=shapes.name, color_by=_mode_label(mode)))
-    code = geo_layers.picked_code(event)
-    selected = None
-    if code and code != view.region:
-        if inspect and code in rows.index:
-            selected = code
-        else:
-            set_view(view.with_region(code))
-            st.rerun()
-    return scale, points, selected
+    deck.to_json()  # made once here, kept by the deck
+    alt = t("map_alt", region=shapes.name, color_by=_mode_label(mode))
+    return scale, points, deck, alt, frozenset(rows.index)
+
+
+def _on_map_pick(wkey: str, view: View, inspect_codes: frozenset) -> None:
+    """A region tapped on the map: drill there (a sibling: move there), before the run, so the tap is one run.
+    In inspect mode a child is only selected (drill_map returns it)."""
+    code = geo_layers.picked_code(st.session_state.get(wkey))
+    if code and code != view.region and code not in inspect_codes:
+        set_view(view.with_region(code))
 
 
 def map_legend(scale: geo_colors.Scale, mode: str, points=None, heat: bool = False) -> None:
@@ -362,12 +393,16 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
                    range=[0, float(np.nanmax(shown)) * 1.18 if np.isfinite(shown).any() and np.nanmax(shown) > 0 else 1]),
         plot_bgcolor="#ffffff", dragmode=False, clickmode="event+select",
     )
-    event = plot(fig, key=f"{key}_{view.region}_{mode}", select=True)
-    code = picked_code(event)
-    if code and code != view.region and code in set(df["code"]):
-        set_view(view.with_region(str(code)))
-        st.rerun()
+    wkey = f"{key}_{view.region}_{mode}"
+    plot(fig, key=wkey, select=True, on_select=_on_bar_pick, args=(wkey, view, frozenset(df["code"])))
     _rank_caption(mode, indicator, t("map_rank_hint"))
+
+
+def _on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
+    """A bar tapped in the ranking: drill into its region (before the run)."""
+    code = picked_code(st.session_state.get(wkey))
+    if code and code != view.region and code in codes:
+        set_view(view.with_region(str(code)))
 
 
 def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.Scale | None = None) -> None:
