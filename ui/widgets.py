@@ -118,6 +118,11 @@ def level_cards(items: list[tuple[str, str, int, str | None]], key: str, card_wi
 def plot(fig, key: str | None = None, select: bool = False, on_select=None, args: tuple = ()):
     """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down), or calls
     ``on_select(*args)`` before the run."""
+    return _draw(styled(fig), key, select, on_select, args)
+
+
+def styled(fig):
+    """The house style of every chart (fonts, title, margins, legend on top); changes ``fig`` and returns it."""
     legend = fig.layout.showlegend is not False and len(fig.data) > 1
     fig.update_layout(font=dict(size=13), title=dict(font=dict(size=16), x=0.01, xanchor="left", y=0.985,
                                                      yref="container", yanchor="top"),
@@ -126,6 +131,10 @@ def plot(fig, key: str | None = None, select: bool = False, on_select=None, args
         fig.update_layout(margin=dict(l=10, r=10, t=86 if legend else 50, b=10))
     if legend:
         fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", traceorder="normal"))
+    return fig
+
+
+def _draw(fig, key: str | None, select: bool, on_select, args: tuple):
     if select:
         return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG,
                                on_select=partial(on_select, *args) if on_select else "rerun", selection_mode="points")
@@ -369,12 +378,27 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
 
     ``mode`` "warning" ranks by 办结率 and colours by warning level.
     """
-    import plotly.graph_objects as go
-
     kids = map_children(table)
     if kids.empty or view.level == "grid":
         st.info(t("no_children"))
         return
+    rules, _error = data.rules()
+    df, indicator, fig = FIGURES.get(
+        (database_url(), id(table), view, mode, id(scale), height, id(rules)),
+        lambda: _rank_figure(kids, mode, scale, height), pin=(table, scale, rules))
+    wkey = f"{key}_{view.region}_{mode}"
+    _draw(fig, wkey, True, _on_bar_pick, (wkey, view, frozenset(df["code"])))
+    _rank_caption(mode, indicator, t("map_rank_hint"))
+
+
+#: Styled ranking figures per view and mode: building and validating a plotly figure was most of a 地图钻取 rerun.
+#: Shared by the sessions of this process; read-only (st.plotly_chart copies it with to_dict()).
+FIGURES = Memo(max_entries=256, ttl=600)
+
+
+def _rank_figure(kids: pd.DataFrame, mode: str, scale, height: int | None):
+    import plotly.graph_objects as go
+
     df, indicator = _ranked(kids, mode, scale)
     values = df["_value"]
     is_pct = indicator in PERCENT
@@ -393,9 +417,7 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
                    range=[0, float(np.nanmax(shown)) * 1.18 if np.isfinite(shown).any() and np.nanmax(shown) > 0 else 1]),
         plot_bgcolor="#ffffff", dragmode=False, clickmode="event+select",
     )
-    wkey = f"{key}_{view.region}_{mode}"
-    plot(fig, key=wkey, select=True, on_select=_on_bar_pick, args=(wkey, view, frozenset(df["code"])))
-    _rank_caption(mode, indicator, t("map_rank_hint"))
+    return df, indicator, styled(fig)
 
 
 def _on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
