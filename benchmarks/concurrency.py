@@ -1,17 +1,23 @@
 """Many sessions drilling at once against a real server: p95 rerun time and the server's memory.
 
     python -m benchmarks.concurrency --database-url sqlite:////work/bench/city2m.db --sessions 50 --minutes 5
+    # as a command centre uses it: leaders tap every 5-15 s, two walls refresh every 60 s, 2 replicas behind nginx
+    python -m benchmarks.concurrency --database-url … --sessions 50 --think-min 5 --think-max 15 --walls 2 --replicas 2
 
 Starts ``streamlit run app.py`` (headless, its own port) on the given database, then opens N real
 websocket sessions (Streamlit's own protocol: a BackMsg ``rerun_script`` with the URL's query string,
 timed until the server's ``script_finished``). Each session taps through drill paths like a leader
 on a tablet: city → a random county → a random township → a random village → back to the city.
-The server's RSS is read from /proc/<pid>/status every few seconds.
+The server's RSS is read from /proc/<pid>/status every few seconds. Sessions start spread over the first think
+time (people do not tap in step). ``--walls``: sessions on the 大屏 page, rerun every ``--wall-refresh`` seconds
+(a whole run of the wall page, a little more than its fragment's refresh). ``--replicas N``: ``deploy/run`` with N
+replicas behind nginx, every session through nginx (new sessions go round-robin); RSS is the replicas' sum.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import socket
 import statistics
@@ -50,35 +56,46 @@ def tree(url: str) -> dict[str, list[str]]:
     return kids
 
 
-def start_server(url: str) -> tuple[subprocess.Popen, int]:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_server(url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
     env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(120):
+    return wait_healthy(proc, port), port
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, seconds: float = 120, log: Path | None = None) -> subprocess.Popen:
+    """Wait until the server on ``port`` answers /_stcore/health; kill it and stop if it never does."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, port
+                return proc
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit("server did not start" + (": " + log.read_text()[-2000:] if log else ""))
 
 
-async def rerun(ws, query: str) -> float:
+async def rerun(ws, query: str, page: str = "") -> float:
     msg = BackMsg()
     msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
     t0 = time.perf_counter()
     await ws.send(msg.SerializeToString())
     while True:
         fm = ForwardMsg()
         fm.ParseFromString(await ws.recv())
-        if fm.WhichOneof("type") == "script_finished":
-            return (time.perf_counter() - t0) * 1000
+        if fm.WhichOneof("type") == "script_finished" and fm.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            return (time.perf_counter() - t0) * 1000  # (a run cut short by st.rerun() goes on)
 
 
 async def session(port: int, kids: dict, seed: int, stop_at: float, times: list, errors: list, period: str,
@@ -90,6 +107,7 @@ async def session(port: int, kids: dict, seed: int, stop_at: float, times: list,
                                       max_size=2 ** 27, open_timeout=60) as ws:
             await rerun(ws, f"region={root}&{period}")
             code = root
+            await asyncio.sleep(rnd.uniform(0, think[1]))  # people do not tap in step
             while time.time() < stop_at:
                 children = kids.get(code)
                 code = rnd.choice(children) if children else root
@@ -99,34 +117,90 @@ async def session(port: int, kids: dict, seed: int, stop_at: float, times: list,
         errors.append(repr(exc))
 
 
+async def wall(port: int, root: str, seed: int, stop_at: float, times: list, errors: list, end: str,
+               refresh: float) -> None:
+    """A wall on 大屏: the page run again every ``refresh`` seconds."""
+    rnd = random.Random(seed)
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                      max_size=2 ** 27, open_timeout=60) as ws:
+            query = f"region={root}&to={end}&refresh={int(refresh)}"
+            await rerun(ws, query, "wall")
+            await asyncio.sleep(rnd.uniform(0, refresh))
+            while time.time() < stop_at:
+                times.append(await rerun(ws, query, "wall"))
+                await asyncio.sleep(refresh)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(repr(exc))
+
+
+def start_replicas(url: str, n: int) -> tuple[subprocess.Popen, int, list[int]]:
+    """deploy/run with ``n`` replicas on a free port: (runner, nginx port, replica pids)."""
+    import re
+    import tempfile
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="concurrency-deploy-", suffix=".log")[1])
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "run"), "--replicas", str(n), "--port", str(port),
+                                 "--host", "127.0.0.1"], cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
+                                stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 180
+    while "serving on" not in log.read_text() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(0.5)
+    pids = [int(x) for x in re.findall(r"replica r\d+ pid (\d+)", log.read_text())]
+    if len(pids) != n:
+        proc.kill()
+        raise SystemExit("deploy/run did not start: " + log.read_text()[-2000:])
+    return proc, port, pids
+
+
+def pct(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
 async def run(args) -> int:
     kids = tree(args.database_url)
-    proc, port = start_server(args.database_url)
+    if args.replicas:
+        proc, port, pids = start_replicas(args.database_url, args.replicas)
+    else:
+        proc, port = start_server(args.database_url)
+        pids = [proc.pid]
     try:
-        rss = [rss_mb(proc.pid)]
+        load0 = os.getloadavg()
+        rss = [sum(rss_mb(p) for p in pids)]
         times: list[float] = []
+        wall_times: list[float] = []
         errors: list[str] = []
         stop_at = time.time() + args.minutes * 60
         period = f"from={args.start}&to={args.end}"
         tasks = [asyncio.create_task(session(port, kids, i, stop_at, times, errors, period,
-                                                     (args.think_min, args.think_max))) for i in range(args.sessions)]
+                                             (args.think_min, args.think_max))) for i in range(args.sessions)]
+        tasks += [asyncio.create_task(wall(port, kids["root"][0], 1000 + i, stop_at, wall_times, errors, args.end,
+                                           args.wall_refresh)) for i in range(args.walls)]
         t0 = time.time()
         while not all(t.done() for t in tasks):
             await asyncio.sleep(5)
-            rss.append(rss_mb(proc.pid))
+            rss.append(sum(rss_mb(p) for p in pids))
         ordered = sorted(times)
         elapsed = time.time() - t0
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
-        print(f"{args.sessions} sessions, {args.minutes} min, think {args.think_min}-{args.think_max} s, "
-              f"{args.database_url.split('://')[0]}")
+        load1 = os.getloadavg()
+        print(f"{args.sessions} sessions + {args.walls} walls, {args.minutes} min, think {args.think_min}-"
+              f"{args.think_max} s, {args.replicas or 1} replica(s){' behind nginx' if args.replicas else ''}, "
+              f"{args.database_url.split('://')[0]}; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
         print(f"reruns: {len(ordered)} ({len(ordered) / elapsed:.1f}/s), errors: {len(errors)}")
         if ordered:
-            print(f"rerun ms (send -> script_finished): p50 {statistics.median(ordered):.0f}, p95 {p95:.0f}, max {ordered[-1]:.0f}")
+            print(f"rerun ms (send -> script_finished): p50 {statistics.median(ordered):.0f}, "
+                  f"p95 {pct(ordered, .95):.0f}, max {ordered[-1]:.0f}")
+        if wall_times:
+            w = sorted(wall_times)
+            print(f"wall reruns: {len(w)}, p50 {statistics.median(w):.0f}, p95 {pct(w, .95):.0f} ms")
         print(f"server RSS MB: start {rss[0]:.0f}, peak {max(rss):.0f}, end {rss[-1]:.0f}")
         if errors:
             print("first errors:", errors[:3])
     finally:
         proc.terminate()
+        proc.wait(30)
     return 0
 
 
@@ -137,6 +211,9 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=5)
     p.add_argument("--think-min", type=float, default=0.5, help="seconds a person reads before the next tap (min)")
     p.add_argument("--think-max", type=float, default=2.0, help="… (max)")
+    p.add_argument("--walls", type=int, default=0, help="sessions on 大屏 besides the leaders")
+    p.add_argument("--wall-refresh", type=float, default=60, help="seconds between a wall's reruns")
+    p.add_argument("--replicas", type=int, default=0, help="N replicas behind nginx (deploy/run); 0: one plain server")
     p.add_argument("--from", dest="start", default="2026-01-01")
     p.add_argument("--to", dest="end", default="2026-11-20")
     return asyncio.run(run(p.parse_args(argv)))

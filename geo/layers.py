@@ -48,7 +48,13 @@ class CompactDeck(pdk.Deck):
     """A Deck whose JSON has no indentation and keeps Chinese as UTF-8 (what st.pydeck_chart sends)."""
 
     def to_json(self):
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+        """Made once: a deck is not changed after it is built, and a memoised one is sent on every rerun."""
+        cached = self.__dict__.get("_json_text")
+        if cached is None:
+            cached = json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"),
+                                ensure_ascii=False)
+            self.__dict__["_json_text"] = cached
+        return cached
 
 
 def _merc_y(lat: float) -> float:

@@ -40,9 +40,8 @@ with right:
     if selected is not None:
         row = kids[kids["code"] == selected].iloc[0]
         region_facts(row, mode, t("map_selected"))
-        if st.button(t("map_drill_button", name=row["name"]), type="primary", key=f"map_go_{selected}"):
-            set_view(view.with_region(selected))
-            st.rerun()
+        st.button(t("map_drill_button", name=row["name"]), type="primary", key=f"map_go_{selected}",
+                  on_click=set_view, args=(view.with_region(selected),))
     else:
         region_facts(table.iloc[0], mode, t("map_current"))
     duban_region_button(selected or view.region)  # issue 19: 督办 about the region on the map

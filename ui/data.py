@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 
 from data_access import audit, meta, migrate, queries
 from data_access.scope import OutsideScope, Scope, no_region_message
-from data_access.engine import DatabaseUnavailable, check, get_engine
+from data_access.engine import DatabaseUnavailable, check, database_url, get_engine
 from data_access.view import View
+from .memo import Memo
 
 
 log = logging.getLogger(__name__)
@@ -223,11 +224,19 @@ def rules():
     return _rules_store(str(rules_path())).get()
 
 
+#: evaluated tables and map decks, shared by every session of this process (ui/memo.py)
+EVALUATED = Memo(max_entries=512, ttl=600)
+
+
 def evaluated(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
-    """indicator_table for the view with warning levels and colours per indicator and overall."""
+    """indicator_table for the view with warning levels and colours per indicator and overall.
+
+    Memoised per (database, view, minute, data version, rules): every rerun of the view and every session gets the
+    same frame (read-only), instead of a copy of the table evaluated again (4–15 ms a run)."""
     from analytics.warnings import evaluate
     current, _error = rules()
-    return evaluate(indicator_table(view, at, version), current)
+    key = (database_url(), view.with_scope(session_scope()), at, version, id(current))  # never across users
+    return EVALUATED.get(key, lambda: evaluate(indicator_table(view, at, version), current), pin=current)
 
 
 def show_rules_error() -> None:

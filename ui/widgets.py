@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import numpy as np
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from analytics.indicators import HIGHER_IS_BETTER, INDICATORS
+from data_access.engine import database_url
 from data_access.view import View
 from . import data, fmt
 from .escape import md, safe_figure
 from .filters import set_view
+from .memo import Memo
 from .strings import INDICATOR_LABELS, PERCENT, UNITS, label, t
 
 KPI_INDICATORS = ("received", "closed", "closure_rate", "on_time_rate", "overdue",
@@ -24,9 +28,9 @@ def breadcrumb(view: View, key: str = "crumb") -> None:
         name = data.region(code, version)["name"]
         if code == view.region:
             row.markdown(f"**{md(name)}**")
-        elif row.button(f"{md(name)} ›", key=f"{key}_{code}", help=f"{t('back_to')} {md(name)}"):
-            set_view(view.with_region(code))
-            st.rerun()
+        else:  # a callback: the tap costs one script run (st.rerun() after the button would cost one and a part)
+            row.button(f"{md(name)} ›", key=f"{key}_{code}", help=f"{t('back_to')} {md(name)}", on_click=set_view,
+                       args=(view.with_region(code),))
 
 
 def kpi_cards(now: pd.Series, before: pd.Series | None, card_width: int = 160) -> None:
@@ -83,22 +87,28 @@ def indicator_table(table: pd.DataFrame, view: View, key: str, rules=None) -> No
         st.info(t("no_children"))
         return
     shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
+    codes = tuple(shown["code"])
     cfg = column_config(shown.columns)
     body = shown
     if rules is not None and "overall" in kids.columns:
         shown, colors, extra = warning_cells(kids, shown, rules)
         cfg.update(extra)
         body = colored(shown, colors)
-    event = st.dataframe(body, column_config=cfg, hide_index=True,
-                         on_select="rerun", selection_mode="single-row", key=f"{key}_{view.region}",
-                         width="stretch")
+    wkey = f"{key}_{view.region}"
+    st.dataframe(body, column_config=cfg, hide_index=True,
+                 on_select=partial(_on_table_pick, wkey, codes, view), selection_mode="single-row",
+                 key=wkey, width="stretch")
+    st.caption(t("drill_hint"))
+
+
+def _on_table_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
+    """A row tapped in the children's table: drill into it (before the run, so the tap is one run)."""
+    event = st.session_state.get(wkey)
     rows = event.selection.rows if event is not None else []
-    if rows:
-        code = shown.iloc[rows[0]]["code"]
+    if rows and rows[0] < len(codes):
+        code = codes[rows[0]]
         if len(code) <= 15 and code != view.region:
             set_view(view.with_region(code))
-            st.rerun()
-    st.caption(t("drill_hint"))
 
 
 # --- shared by 事件办结 / 三色预警 (and any page that shows warning colours or plotly charts) ---
@@ -130,9 +140,16 @@ def level_cards(items: list[tuple[str, str, int, str | None]], key: str, card_wi
     st.html("<style>" + "".join(css) + "</style>")
 
 
-def plot(fig, key: str | None = None, select: bool = False):
-    """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down)."""
-    safe_figure(fig)  # names, categories, labels from data: text, never plotly markup
+def plot(fig, key: str | None = None, select: bool = False, on_select=None, args: tuple = ()):
+    """A plotly figure, full width, without the mode bar; ``select``: clicking a point reruns (drill-down), or calls
+    ``on_select(*args)`` before the run."""
+    return _draw(styled(fig), key, select, on_select, args)
+
+
+def styled(fig):
+    """The house style of every chart (fonts, title, margins, legend on top); changes ``fig`` and returns it.
+    Names, categories and labels from data are escaped here: text, never plotly markup."""
+    safe_figure(fig)
     legend = fig.layout.showlegend is not False and len(fig.data) > 1
     fig.update_layout(font=dict(size=13), title=dict(font=dict(size=16), x=0.01, xanchor="left", y=0.985,
                                                      yref="container", yanchor="top"),
@@ -141,8 +158,13 @@ def plot(fig, key: str | None = None, select: bool = False):
         fig.update_layout(margin=dict(l=10, r=10, t=86 if legend else 50, b=10))
     if legend:
         fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", traceorder="normal"))
+    return fig
+
+
+def _draw(fig, key: str | None, select: bool, on_select, args: tuple):
     if select:
-        return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, on_select="rerun", selection_mode="points")
+        return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG,
+                               on_select=partial(on_select, *args) if on_select else "rerun", selection_mode="points")
     return st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
 
 
@@ -251,13 +273,33 @@ def drill_map(view: View, table: pd.DataFrame, mode: str, key: str, *, height: i
     Returns (scale, points or None, selected child code or None).
     """
     version = data.data_version()
-    kids = map_children(table)
-    scale = map_scale(kids, mode)
+    rules, _error = data.rules()
+    at = data.as_of()
     try:
-        shapes = data.map_shapes(view.region, version)
+        scale, points, deck, alt, children = DECKS.get(
+            (database_url(), id(table), view, at, version, mode, inspect, heat, height, label_size, id(rules)),
+            lambda: _deck(view, table, mode, at, version, inspect, heat, height, label_size), pin=(table, rules))
     except data.DataError as exc:  # e.g. imported regions without boundaries: say so, the bars still work
         st.warning(md(exc))
-        return scale, None, None
+        return map_scale(map_children(table), mode), None, None
+    wkey = f"{key}_{view.region}"
+    event = st.pydeck_chart(deck, on_select=partial(_on_map_pick, wkey, view, children if inspect else frozenset()),
+                            selection_mode="single-object", key=wkey, height=height, alt=alt)
+    code = geo_layers.picked_code(event)
+    selected = code if inspect and code and code != view.region and code in children else None
+    return scale, points, selected
+
+
+#: Built decks (with their JSON) per view, mode and size: a rerun of a view sends the same deck without rebuilding
+#: it (tooltips, GeoJSON, labels, JSON: 5–15 ms). Shared by the sessions of this process; read-only.
+DECKS = Memo(max_entries=256, ttl=600)
+
+
+def _deck(view: View, table: pd.DataFrame, mode: str, at, version: int, inspect: bool, heat: bool, height: int,
+          label_size: int):
+    kids = map_children(table)
+    scale = map_scale(kids, mode)
+    shapes = data.map_shapes(view.region, version)
     color_of = dict(zip(kids["code"], scale.colors))
     rows = kids.set_index("code")
     hint = t("map_tip_inspect") if inspect else t("map_tip_drill")
@@ -271,20 +313,20 @@ def drill_map(view: View, table: pd.DataFrame, mode: str, key: str, *, height: i
     sib_tips = [t("map_sibling_tip", name=str(n)) for n in shapes.siblings["name"]]
     points = None
     if view.level in ("village", "grid"):
-        points = data.map_points(view, data.as_of(), version)
+        points = data.map_points(view, at, version)
     deck = geo_layers.build_deck(shapes, fills, tips, width=height, height=height, sibling_tips=sib_tips,
                                  points=None if points is None else points.frame, heat=heat, label_size=label_size)
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"{key}_{view.region}",
-                            height=height, alt=t("map_alt", region=shapes.name, color_by=_mode_label(mode)))
-    code = geo_layers.picked_code(event)
-    selected = None
-    if code and code != view.region:
-        if inspect and code in rows.index:
-            selected = code
-        else:
-            set_view(view.with_region(code))
-            st.rerun()
-    return scale, points, selected
+    deck.to_json()  # made once here, kept by the deck
+    alt = t("map_alt", region=shapes.name, color_by=_mode_label(mode))
+    return scale, points, deck, alt, frozenset(rows.index)
+
+
+def _on_map_pick(wkey: str, view: View, inspect_codes: frozenset) -> None:
+    """A region tapped on the map: drill there (a sibling: move there), before the run, so the tap is one run.
+    In inspect mode a child is only selected (drill_map returns it)."""
+    code = geo_layers.picked_code(st.session_state.get(wkey))
+    if code and code != view.region and code not in inspect_codes:
+        set_view(view.with_region(code))
 
 
 def map_legend(scale: geo_colors.Scale, mode: str, points=None, heat: bool = False) -> None:
@@ -363,12 +405,27 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
 
     ``mode`` "warning" ranks by 办结率 and colours by warning level.
     """
-    import plotly.graph_objects as go
-
     kids = map_children(table)
     if kids.empty or view.level == "grid":
         st.info(t("no_children"))
         return
+    rules, _error = data.rules()
+    df, indicator, fig = FIGURES.get(
+        (database_url(), id(table), view, mode, id(scale), height, id(rules)),
+        lambda: _rank_figure(kids, mode, scale, height), pin=(table, scale, rules))
+    wkey = f"{key}_{view.region}_{mode}"
+    _draw(fig, wkey, True, _on_bar_pick, (wkey, view, frozenset(df["code"])))
+    _rank_caption(mode, indicator, t("map_rank_hint"))
+
+
+#: Styled ranking figures per view and mode: building and validating a plotly figure was most of a 地图钻取 rerun.
+#: Shared by the sessions of this process; read-only (st.plotly_chart copies it with to_dict()).
+FIGURES = Memo(max_entries=256, ttl=600)
+
+
+def _rank_figure(kids: pd.DataFrame, mode: str, scale, height: int | None):
+    import plotly.graph_objects as go
+
     df, indicator = _ranked(kids, mode, scale)
     values = df["_value"]
     is_pct = indicator in PERCENT
@@ -387,12 +444,14 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
                    range=[0, float(np.nanmax(shown)) * 1.18 if np.isfinite(shown).any() and np.nanmax(shown) > 0 else 1]),
         plot_bgcolor="#ffffff", dragmode=False, clickmode="event+select",
     )
-    event = plot(fig, key=f"{key}_{view.region}_{mode}", select=True)
-    code = picked_code(event)
-    if code and code != view.region and code in set(df["code"]):
+    return df, indicator, styled(fig)
+
+
+def _on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
+    """A bar tapped in the ranking: drill into its region (before the run)."""
+    code = picked_code(st.session_state.get(wkey))
+    if code and code != view.region and code in codes:
         set_view(view.with_region(str(code)))
-        st.rerun()
-    _rank_caption(mode, indicator, t("map_rank_hint"))
 
 
 def ranking_list(table: pd.DataFrame, view: View, mode: str, scale: geo_colors.Scale | None = None) -> None:

@@ -93,13 +93,20 @@ def app_url(small_sqlite, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="session")
-def browser(app_url):
+@contextlib.contextmanager
+def launch_browser():
+    """Debian's chromium through playwright, with the offline-safe flags."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(app_url):
+    with launch_browser() as b:
+        yield b
 
 
 class Recorder:

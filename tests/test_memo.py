@@ -1,0 +1,75 @@
+"""ui/memo.py: the same object back for the same key, made once; bounded by entries and age."""
+from ui.memo import Memo
+
+
+def test_same_object_made_once():
+    memo, calls = Memo(max_entries=4), []
+    first = memo.get(("view", 1), lambda: calls.append(1) or {"rows": 3})
+    again = memo.get(("view", 1), lambda: calls.append(1) or {"rows": 99})
+    assert again is first and calls == [1] and (memo.hits, memo.misses) == (1, 1)
+
+
+def test_oldest_unused_entry_goes_first():
+    memo = Memo(max_entries=2)
+    memo.get("a", lambda: "A")
+    memo.get("b", lambda: "B")
+    memo.get("a", lambda: "A2")  # a is used again: b is now the oldest
+    memo.get("c", lambda: "C")
+    assert len(memo) == 2
+    assert memo.get("a", lambda: "new") == "A"
+    assert memo.get("b", lambda: "B again") == "B again"
+
+
+def test_entries_expire():
+    memo = Memo(ttl=0)
+    memo.get("k", lambda: 1)
+    assert memo.get("k", lambda: 2) == 2
+
+
+def test_a_pinned_object_lives_as_long_as_its_entry():
+    import gc
+    import weakref
+
+    class Rules:
+        pass
+
+    memo, rules = Memo(max_entries=1), Rules()
+    ref = weakref.ref(rules)
+    memo.get(("t", id(rules)), lambda: "table", pin=rules)
+    del rules
+    gc.collect()
+    assert ref() is not None  # its id cannot be taken by another object while the entry uses it
+    memo.get("other", lambda: 0)  # the entry is evicted, and the pin with it
+    gc.collect()
+    assert ref() is None
+
+
+def test_the_shared_evaluated_table_is_never_handed_across_scopes(small_sqlite, monkeypatch):
+    """ui.data.evaluated is shared by every session of a process: a township user asking for the county view that
+    a city user has just opened must get OutsideScope, not the city user's memoised table (issue 15 × 17)."""
+    import datetime as dt
+
+    import pytest
+    import streamlit as st
+    from sqlalchemy import text
+
+    from data_access.scope import Scope
+    from data_access.view import View
+    from ui import data
+
+    monkeypatch.setenv("DATABASE_URL", str(small_sqlite.url))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    with small_sqlite.connect() as conn:
+        city = conn.execute(text("SELECT code FROM regions WHERE level = 'city'")).scalar()
+        county, town = conn.execute(text(
+            "SELECT parent_code, code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1")).one()
+    view = View(county, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    at, version = dt.datetime(2026, 11, 1), data.data_version()
+    monkeypatch.setattr(data, "session_scope", lambda: Scope("leader", "viewer", city, via="local"))
+    assert len(data.evaluated(view, at, version)) > 1
+    monkeypatch.setattr(data, "session_scope", lambda: Scope("town", "viewer", town, via="local"))
+    with pytest.raises(data.ScopeError):
+        data.evaluated(view, at, version)
+    st.cache_data.clear()
+    st.cache_resource.clear()
