@@ -18,6 +18,7 @@ from ui import data
 from ui.duban import FLASH, PERIODS, PREFILL, read, state_name, status_text, write
 from ui.duban_user import current_actor, demo_picker
 from ui.filters import active_view
+from ui.escape import md
 from ui.strings import t
 from ui.widgets import colored, table_height
 
@@ -32,12 +33,12 @@ def within(code: str, region: str) -> bool:
 def flash() -> None:
     msg = st.session_state.pop(FLASH, None)
     if msg:
-        st.success(msg)
+        st.success(md(msg))
 
 
 def done(result, error, message: str) -> None:
     if error:
-        st.error(error)
+        st.error(md(error))
         return
     st.session_state[FLASH] = message.format(id=result) if "{id}" in message else message
     st.rerun()
@@ -72,7 +73,7 @@ def issue_form(view, actor: str, actor_region: str, version: int) -> None:
         about, indicator, month, level, case_ids, default_title = None, None, None, None, [], ""
         if origin == "warning":
             about, indicator, month, level = pre["region"], pre["indicator"], pre["month"], pre["level"]
-            st.info(t("db_from_problem", name=pre["name"], indicator=pre["indicator_name"], level=level,
+            st.info(t("db_from_problem", name=md(pre["name"]), indicator=md(pre["indicator_name"]), level=level,
                       y=month // 100, m=month % 100))
             default_title = t("db_title_warning", name=pre["name"], indicator=pre["indicator_name"], level=level)
         elif origin == "case":
@@ -194,13 +195,13 @@ def export_button(df: pd.DataFrame, actor: str, actor_region: str, role: str, at
 def detail(picked: int, actor: str, actor_region: str, at: dt.datetime) -> None:
     row = read(duban.get, picked, actor_region)
     side = duban.side_of(row, actor_region)
-    st.subheader(t("db_detail_title", id=row["id"], title=row["title"]))
-    st.markdown(t("db_detail_facts", state=status_text(row["status"], row["deadline"], at), unit=row["unit_name"],
+    st.subheader(t("db_detail_title", id=row["id"], title=md(row["title"])))
+    st.markdown(t("db_detail_facts", state=status_text(row["status"], row["deadline"], at), unit=md(row["unit_name"]),
                   person=row["unit_person"] or "—", author=row["author"],
                   deadline=pd.Timestamp(row["deadline"]).strftime("%Y-%m-%d %H:%M"),
                   origin=t(f"db_origin_{row['origin']}"), returns=row["returns"]))
     if row["body"]:
-        st.markdown(f"> {row['body']}")
+        st.markdown(f"> {md(row['body'])}")
     trail = read(duban.events, picked, actor_region)
     shown = pd.DataFrame({
         "at": pd.to_datetime(trail["at"]).dt.strftime("%Y-%m-%d %H:%M"), "actor": trail["actor"],
@@ -244,7 +245,7 @@ def actions(row: dict, side: str | None, actor: str, actor_region: str) -> None:
                 done(*write(duban.act, i, states.FEEDBACK, actor=actor, actor_region=actor_region, text_=words,
                             files=files), t("db_done_feedback"))
     if states.ACCEPT in allowed:
-        st.info(t("db_feedback_was", text=row["feedback"] or ""))
+        st.info(t("db_feedback_was", text=md(row["feedback"] or "")))
         cols = st.columns(2)
         if cols[0].button(t("db_do_accept"), type="primary", key=f"db_accept_{i}"):
             done(*write(duban.act, i, states.ACCEPT, actor=actor, actor_region=actor_region), t("db_done_accept"))
@@ -268,7 +269,7 @@ def measure_period(view, at: dt.datetime) -> tuple[dt.date, dt.date]:
 
 def measures(view, actor_region: str, at: dt.datetime) -> None:
     start, end = measure_period(view, at)
-    st.subheader(t("db_measures", start=start, end=end, name=data.region(view.region, data.data_version())["name"]))
+    st.subheader(t("db_measures", start=start, end=end, name=md(data.region(view.region, data.data_version())["name"])))
     base, _error = data.rules()
     try:
         rules = loop.load_rules(base)
@@ -321,7 +322,7 @@ if not actor_region:
     st.warning(t("db_no_scope"))
     st.stop()
 me = data.region(actor_region, version)
-st.caption(t("db_actor", name=actor, region=me["name"]))
+st.caption(t("db_actor", name=md(actor), region=md(me["name"])))
 flash()
 if level_of(actor_region) in ("city", "county", "township"):  # a village has no units below it in the 责任清单
     issue_form(view, actor, actor_region, version)

@@ -16,6 +16,7 @@ from geo.colors import NAN_COLOR, indicator_scale
 from geo.layers import MAP_PX
 from ui import data, index_data
 from ui.filters import active_view, set_view
+from ui.escape import md
 from ui.strings import t
 from ui.widgets import breadcrumb, columns, plot, table_height
 
@@ -56,7 +57,7 @@ def draw_map(view, table: pd.DataFrame, mode: str, names: dict, version: int, of
     try:
         shapes = data.map_shapes(view.region, version)
     except data.DataError as exc:
-        st.warning(str(exc))
+        st.warning(md(exc))
         return
     scale = indicator_scale(table[mode], "index")
     color_of = dict(zip(table["code"], scale.colors))
@@ -194,7 +195,7 @@ view = active_view()
 version = data.data_version()
 me = data.region(view.region, version)
 cfg, error = index_data.config()
-st.title(t("idx_title", region=me["name"], index=cfg.name))
+st.title(t("idx_title", region=md(me["name"]), index=cfg.name))
 breadcrumb(view, key="idx_crumb")
 if error:
     st.warning(t("idx_config_error", error=error))
@@ -231,7 +232,7 @@ if child is None:  # a village: its profile against its township, its stars and 
     st.caption(t("idx_village_rank", rank=whole(own.get("rank")), n=int(own.get("group_size", 0)),
                  group=t(f"idx_group_{cfg.group}")))
     if own.get("reasons"):
-        st.warning(own["reasons"])
+        st.warning(md(own["reasons"]))
     profile(cfg, me["name"], own, data.region(town, version)["name"], towns.loc[town], key=f"idx_profile_{view.region}")
 else:
     kids = data.children(view.region, version)[["code", "name"]]

@@ -16,6 +16,7 @@ import streamlit as st
 from data_access import duban, duban_states as states
 from . import data
 from .duban_user import current_actor
+from .escape import md
 from .strings import t
 
 PREFILL = "duban_prefill"   # what the 督办 page's form starts with (set by 三色预警 / a switch to 督办)
@@ -86,10 +87,10 @@ def problems_panel(probs: pd.DataFrame, month: int, view) -> None:
                          key=f"db_probs_{view.region}_{month}", on_select="rerun", selection_mode="single-row",
                          height=table_height(len(shown), 12))
     rows = event.selection.rows if event is not None else []
-    st.caption(t("db_problems_note", actor=name))
+    st.caption(t("db_problems_note", actor=md(name)))
     if rows:
         p = probs.iloc[rows[0]]
-        if st.button(t("db_issue_from_problem", name=p["name"], indicator=p["indicator_name"]), type="primary",
+        if st.button(t("db_issue_from_problem", name=md(p["name"]), indicator=md(p["indicator_name"])), type="primary",
                      key="db_issue_problem"):
             st.session_state[PREFILL] = {"origin": "warning", "region": str(p["code"]), "indicator": p["indicator"],
                                          "indicator_name": p["indicator_name"], "level": p["level_name"],
@@ -107,7 +108,7 @@ def region_button(code: str) -> None:
     if not lo <= code < hi:
         return
     name = data.region(code, data.data_version())["name"]
-    if st.button(t("db_issue_about_region", name=name), key=f"db_region_btn_{code}", icon=":material/send:"):
+    if st.button(t("db_issue_about_region", name=md(name)), key=f"db_region_btn_{code}", icon=":material/send:"):
         st.session_state[PREFILL] = {"origin": "region", "region": code, "name": name}
         st.switch_page("pages/duban.py")
 

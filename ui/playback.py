@@ -20,6 +20,7 @@ from data_access.breakdowns import month_list, shift_month
 from geo import colors as geo_colors
 from geo import layers as geo_layers
 from . import data
+from .escape import md
 from .strings import label, t
 from .widgets import map_legend
 
@@ -28,12 +29,14 @@ SPANS = (12, 24, 36)
 STEP_SECONDS = 1.5
 
 
+@data.scoped
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def history(code: str, last: int, months: int, version: int, today: dt.date) -> pd.DataFrame:
-    """Indicators per (child, month) for the ``months`` months ending with ``last`` (one grouped query)."""
+def history(code: str, last: int, months: int, version: int, today: dt.date, scope=None) -> pd.DataFrame:
+    """Indicators per (child, month) for the ``months`` months ending with ``last`` (one grouped query), within the
+    signed-in user's scope (the scope is part of the cache key)."""
     from data_access import breakdowns
     at = dt.datetime.combine(today, dt.time())
-    return data._conn_call(breakdowns.warning_history, code, last, at, months, today)
+    return data._conn_call(breakdowns.warning_history, code, last, at, months, today, scope)
 
 
 def month_scales(hist: pd.DataFrame, mode: str, rules) -> dict[int, tuple[dict[str, str], geo_colors.Scale]]:
@@ -107,7 +110,7 @@ def playback(view, mode: str, key: str, *, height: int = geo_layers.MAP_PX) -> N
         try:
             shapes = data.map_shapes(view.region, version)
         except data.DataError as exc:
-            st.warning(str(exc))
+            st.warning(md(exc))
             return
         now, scale = scales.get(current, ({}, None))
         names = dict(zip(hist["code"], hist["name"]))

@@ -104,9 +104,16 @@ def launch_browser():
 
 
 @pytest.fixture(scope="session")
-def browser(app_url):
+def chromium():
+    """One chromium for the whole session (playwright's sync API allows one driver per process)."""
+    need_chromium()
     with launch_browser() as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def browser(app_url, chromium):
+    return chromium
 
 
 class Recorder:

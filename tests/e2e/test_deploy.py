@@ -22,7 +22,7 @@ from data_access import rollup
 from data_access.engine import get_engine
 
 from ..conftest import ROOT, SMALL
-from .conftest import _free_port, launch_browser, need_chromium, open_app, recorded_page, wait_ready
+from .conftest import _free_port, need_chromium, open_app, recorded_page, wait_ready
 
 pytestmark = pytest.mark.slow
 CITY, COUNTY = "331100000000", "331127000000"
@@ -70,9 +70,8 @@ def deployment(small_pg, pg_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(deployment):
-    with launch_browser() as b:
-        yield b
+def browser(deployment, chromium):
+    return chromium
 
 
 def replica_of(page) -> str:
@@ -96,7 +95,7 @@ def import_one(page, engine, tmp_path, case_id: str) -> None:
     pd.DataFrame([{"事件编号": case_id, "事件类别": "治安", "事件来源": "12345热线", "网格编码": grid,
                    "上报时间": "2026-05-06 09:00", "办理时限": "2026-05-10", "状态": "处置中"}]).to_csv(csv, index=False)
     open_app(page, "import")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(csv))  # the cases tab's
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("导入完成").wait_for(timeout=60000)
     wait_ready(page)

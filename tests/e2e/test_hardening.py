@@ -104,13 +104,13 @@ def test_planted_data_never_renders_or_leaks(browser, planted_app, tmp_path):
         src = tmp_path / "rejected.csv"
         planted.quarantine_csv(src, "")
         open_app(page, "import")
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(src))
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(src))  # the cases tab's
         page.get_by_role("button", name="开始导入").click()
         page.get_by_text("导入完成").wait_for(timeout=60_000)
         wait_ready(page)
         _check_page(page, "import")
         with page.expect_download(timeout=60_000) as info:
-            page.get_by_role("button", name="下载隔离文件（CSV）").click()
+            page.get_by_role("button", name="下载隔离行（CSV，已脱敏）").click()
         downloads.append(("quarantine", open(info.value.path(), "rb").read()))
 
     received = b"".join(frames)

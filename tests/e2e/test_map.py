@@ -36,7 +36,10 @@ def map_pixel(page, engine, view_code: str, target: str, px: int = MAP_PX) -> tu
         bounds = view_shapes(conn, view_code).bounds
         where = queries.region(conn, target)
     view = fit_view(bounds, px, px)
-    box = page.locator(f"{DECK} canvas").first.bounding_box()
+    canvas = page.locator(f"{DECK} canvas").first
+    canvas.scroll_into_view_if_needed()  # 总览's map sits below the KPI rows: a click must land on screen
+    page.wait_for_timeout(300)
+    box = canvas.bounding_box()
     x, y = to_pixel(where["label_lon"], where["label_lat"], view, box["width"], box["height"])
     assert 0 < x < box["width"] and 0 < y < box["height"], (x, y, box)
     return box["x"] + x, box["y"] + y

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from data_access import audit
-from .conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, need_chromium, serve, wait_ready
+from .conftest import _free_port, need_chromium, serve, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +57,12 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         yield url
 
 
-def test_oidc_user_gets_the_region_of_their_claims(oidc_url, provider, small_sqlite):
-    from playwright.sync_api import sync_playwright
+def test_oidc_user_gets_the_region_of_their_claims(oidc_url, provider, small_sqlite, chromium):
     with small_sqlite.connect() as conn:
         names = dict(conn.execute(text("SELECT code, name FROM regions WHERE level IN ('county', 'township')")).all())
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 1000}).new_page()
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1600, "height": 1000})
+    try:
+        page = context.new_page()
         page.goto(oidc_url)
         wait_ready(page)
         assert page.locator('[data-testid="stMetric"]').count() == 0
@@ -74,7 +73,8 @@ def test_oidc_user_gets_the_region_of_their_claims(oidc_url, provider, small_sql
         page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
         wait_ready(page, 90_000)
         body = page.locator("body").inner_text()
-        browser.close()
+    finally:
+        context.close()
     assert names["331102001000"] in body
     assert [n for c, n in names.items() if c != "331102001000" and n in body] == []
     with small_sqlite.connect() as conn:
