@@ -211,9 +211,26 @@ SENTENCE = "数据库暂时无法连接，正在重试…"
 DRIVER_WORDS = ("connection", "psycopg", "postgres", "s3cret", "127.0.0.1", "OperationalError", "Traceback")
 
 
+@pytest.fixture
+def empty_pg_url(pg_url):
+    """A schema of its own, empty (pg_url's schema may hold another test's city by now)."""
+    from sqlalchemy import create_engine
+    from ..conftest import PG_URL, _pg_schema_url
+    schema, url = _pg_schema_url()
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield url
+    get_engine(url).dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
 @pytest.mark.slow
-def test_outage_is_one_sentence_and_recovers_by_itself(browser, pg_url, tmp_path):
+def test_outage_is_one_sentence_and_recovers_by_itself(browser, empty_pg_url, tmp_path):
     proxy = Proxy()
+    pg_url = empty_pg_url
     url = pg_url.replace("postgres@127.0.0.1:5432", f"postgres:s3cret@127.0.0.1:{proxy.port}")
     assert url != pg_url
     with serve(url, tmp_path / "streamlit.log") as app, \

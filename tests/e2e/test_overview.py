@@ -39,7 +39,9 @@ def test_filter_bar_changes_the_numbers_and_the_url(page, small_sqlite):
     open_app(page, "", region=COUNTY, **PERIOD)
     before = metric(page, "受理量")
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.locator('[data-testid="stMultiSelect"]').first.click()
+    categories = sidebar.locator('[data-testid="stMultiSelect"]').first
+    categories.evaluate("e => e.scrollIntoView({block: 'center'})")  # below the longer navigation: its menu must fit
+    categories.click()
     page.get_by_role("option", name="安全隐患").click()
     page.keyboard.press("Escape")
     wait_ready(page)
