@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.warnings import (
-    DIRECTIONS, IndicatorRule, Rules, RulesError, _Checker, _check_keys, _message, _text, _thresholds, evaluate,
-)
+from analytics.warnings import Rules, RulesError, _Checker, _check_keys, _message, evaluate, indicator_section
 
 #: The loop's indicators: key -> Chinese name (the rules file may rename them).
 INDICATORS = {
@@ -76,22 +74,8 @@ def parse_rules(text: str, base: Rules, path="督办预警规则") -> Rules:
     raw = data.get("indicators")
     if not isinstance(raw, dict) or not raw:
         chk.fail("indicators", None, "至少要有一个督办指标规则，写成 [indicators.指标代码]")
-    out = []
-    for key, t in raw.items():
-        sec, who = f"indicators.{key}", f"督办指标 {key} "
-        if key not in INDICATORS:
-            chk.fail(sec, None, f"未知的督办指标 {key}（可用：{'、'.join(INDICATORS)}）")
-        if not isinstance(t, dict):
-            chk.fail("indicators", key, f"{who}应写成一段 [indicators.{key}]")
-        _check_keys(chk, sec, t, {"name", "direction", "thresholds"}, who)
-        name = _text(chk, sec, t, "name", who)
-        direction = t.get("direction")
-        if direction not in DIRECTIONS:
-            chk.fail(sec, "direction", f"{who}的 direction 应为 \"higher_better\" 或 \"lower_better\"，实际 {direction!r}")
-        if "thresholds" not in t:
-            chk.fail(sec, None, f"{who}缺少 thresholds")
-        out.append(IndicatorRule(key, name, direction,
-                                 _thresholds(chk, sec, "thresholds", t["thresholds"], len(base.levels), direction, who)))
+    out = [indicator_section(chk, key, t, len(base.levels), known=INDICATORS, what="督办指标", extra=())
+           for key, t in raw.items()]
     return Rules(levels=base.levels, indicators=tuple(out), no_data=base.no_data, min_cases=min_issued,
                  combine="worst", score_thresholds=base.score_thresholds, source=str(path))
 

@@ -24,6 +24,11 @@ Semantics, stated once:
       the parent's rate: with the parent as prior, every village of a township that has one bad month
       inherits its red, whatever its own cases say. ``judged_<key>`` holds the value judged;
       ``small_sample`` marks rows with fewer than ``small_sample`` received cases, which pages label;
+    * a short window (``window_months``): where a rate's own denominator in the period is below ``small_sample``
+      and a trailing window of that many months (ending with the period) holds more cases, the rate is judged
+      on the window instead (a village's three cases of a month, a county's first day of a month); the row is
+      marked ``window`` and pages say "样本较少，按近12个月计算". A region with no case in the period but some
+      in the window is judged on the window rather than grey;
     * ``combine = "worst"`` takes the worst indicator level; ``"weighted"`` takes the weighted mean
       of the level indices and maps it with ``score_thresholds`` (score <= t[0] -> level 0, ...),
       by default ``[0.5, 1.5, ...]`` (rounding, .5 going to the better level).
@@ -99,6 +104,8 @@ class Rules:
     prior_cases: float = 0.0
     #: Rows with fewer received cases than this are marked 样本较少 (pages say how they were judged).
     small_sample: int = 0
+    #: Months of the trailing window that judges a rate whose period holds too few cases (0: no window).
+    window_months: int = 0
     combine: str = "worst"
     score_thresholds: tuple[float, ...] = ()
     overrides: tuple[Override, ...] = ()
@@ -119,7 +126,7 @@ DEFAULT_RULES = Rules(
         IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.93, 0.85), 1.0),
         IndicatorRule("local_rate", "就地化解率", "higher_better", (0.86, 0.75), 1.0),
     ),
-    min_cases=1, prior_cases=20.0, small_sample=30,
+    min_cases=1, prior_cases=20.0, small_sample=30, window_months=12,
     score_thresholds=(0.5, 1.5),
 )
 
@@ -258,27 +265,32 @@ def _indicators(chk: _Checker, data: dict, n_levels: int) -> tuple[IndicatorRule
     raw = data.get("indicators")
     if not isinstance(raw, dict) or not raw:
         chk.fail("indicators", None, "至少要有一个指标规则，写成 [indicators.指标代码]")
-    out = []
-    for key, t in raw.items():
-        sec, who = f"indicators.{key}", f"指标 {key} "
-        if key not in INDICATORS:
-            chk.fail(sec, None, f"未知的指标 {key}（可用：{'、'.join(INDICATORS)}）")
-        if not isinstance(t, dict):
-            chk.fail("indicators", key, f"指标 {key} 应写成一段 [indicators.{key}]")
-        _check_keys(chk, sec, t, {"name", "direction", "thresholds", "weight", "by_level"}, who)
-        name = _text(chk, sec, t, "name", who)
-        direction = t.get("direction")
-        if direction not in DIRECTIONS:
-            chk.fail(sec, "direction", f"{who}的 direction 应为 \"higher_better\" 或 \"lower_better\"，实际 {direction!r}")
-        if "thresholds" not in t:
-            chk.fail(sec, None, f"{who}缺少 thresholds")
-        thresholds = _thresholds(chk, sec, "thresholds", t["thresholds"], n_levels, direction, f"指标 {key} ")
-        weight = t.get("weight", 1)
-        if not _number(weight) or weight <= 0:
-            chk.fail(sec, "weight", f"{who}的权重 weight 应是大于 0 的数，实际 {weight!r}")
-        out.append(IndicatorRule(key, name, direction, thresholds, float(weight),
-                                 _by_level(chk, sec, t.get("by_level", {}), n_levels, direction, key)))
-    return tuple(out)
+    return tuple(indicator_section(chk, key, t, n_levels) for key, t in raw.items())
+
+
+def indicator_section(chk: _Checker, key: str, t, n_levels: int, *, known=INDICATORS, what: str = "指标",
+                      extra: tuple[str, ...] = ("weight", "by_level")) -> IndicatorRule:
+    """One ``[indicators.<key>]`` section checked and parsed: name, direction, thresholds and the ``extra`` keys
+    (weight, by_level). Other rules files with the same section shape (the 督办 rules) use it with their own
+    ``known`` indicators and ``what`` (the word their messages use)."""
+    sec, who = f"indicators.{key}", f"{what} {key} "
+    if key not in known:
+        chk.fail(sec, None, f"未知的{what} {key}（可用：{'、'.join(known)}）")
+    if not isinstance(t, dict):
+        chk.fail("indicators", key, f"{what} {key} 应写成一段 [indicators.{key}]")
+    _check_keys(chk, sec, t, {"name", "direction", "thresholds", *extra}, who)
+    name = _text(chk, sec, t, "name", who)
+    direction = t.get("direction")
+    if direction not in DIRECTIONS:
+        chk.fail(sec, "direction", f"{who}的 direction 应为 \"higher_better\" 或 \"lower_better\"，实际 {direction!r}")
+    if "thresholds" not in t:
+        chk.fail(sec, None, f"{who}缺少 thresholds")
+    thresholds = _thresholds(chk, sec, "thresholds", t["thresholds"], n_levels, direction, who)
+    weight = t.get("weight", 1)
+    if not _number(weight) or weight <= 0:
+        chk.fail(sec, "weight", f"{who}的权重 weight 应是大于 0 的数，实际 {weight!r}")
+    by_level = _by_level(chk, sec, t.get("by_level", {}), n_levels, direction, key) if "by_level" in extra else ()
+    return IndicatorRule(key, name, direction, thresholds, float(weight), by_level)
 
 
 def _by_level(chk: _Checker, sec: str, raw, n_levels: int, direction: str, key: str) -> tuple:
@@ -339,7 +351,7 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     """Parse and validate the TOML text of a rules file (see the module docstring)."""
     data = load_toml(text, path)
     chk = _Checker(path, text)
-    _check_keys(chk, "", data, {"min_cases", "prior_cases", "small_sample", "combine", "score_thresholds", "no_data",
+    _check_keys(chk, "", data, {"min_cases", "prior_cases", "small_sample", "window_months", "combine", "score_thresholds", "no_data",
                                 "levels", "indicators", "overrides"}, "文件顶层")
     levels = _levels(chk, data)
     min_cases = data.get("min_cases", 30)
@@ -351,13 +363,17 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     small_sample = data.get("small_sample", 0)
     if not isinstance(small_sample, int) or isinstance(small_sample, bool) or small_sample < 0:
         chk.fail("", "small_sample", f"small_sample 应是不小于 0 的整数，实际 {small_sample!r}")
+    window_months = data.get("window_months", 0)
+    if not isinstance(window_months, int) or isinstance(window_months, bool) or not 0 <= window_months <= 120:
+        chk.fail("", "window_months", f"window_months 应是 0 到 120 之间的整数（月数，0 表示不按近期窗口补足样本），"
+                                      f"实际 {window_months!r}")
     combine = data.get("combine", "worst")
     if combine not in COMBINE_MODES:
         chk.fail("", "combine", f"combine 应为 \"worst\" 或 \"weighted\"，实际 {combine!r}")
     indicators = _indicators(chk, data, len(levels))
     return Rules(
         levels=levels, indicators=indicators, no_data=_no_data(chk, data, levels), min_cases=min_cases,
-        prior_cases=float(prior_cases), small_sample=small_sample, combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
+        prior_cases=float(prior_cases), small_sample=small_sample, window_months=window_months, combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
         overrides=_overrides(chk, data, indicators, len(levels)), source=str(path),
     )
 
@@ -500,56 +516,105 @@ def parent_rate(df: pd.DataFrame, num: str, den: str) -> float:
     return float(np.nansum(_values(rows, num))) / n if n > 0 else math.nan
 
 
-def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: np.ndarray) -> np.ndarray:
-    """The value of indicator ``ind`` that the thresholds judge, per row.
+def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: np.ndarray,
+                  window: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The value of indicator ``ind`` that the thresholds judge, per row, and where it came from the window.
 
     A case-counting rate (RATE_PARTS) whose parts are in ``df`` is judged as ``(x + m·r) / (n + m)``: the
     region's own x of n cases plus ``m = rules.prior_cases`` reference cases at the rate r, which is the
     parent's rate but never worse than the standard (``standard``: the boundary of the best level, per row).
     So a region is presumed as good as its parent, and never presumed below the standard, until its own cases
     show otherwise; with hundreds of cases its own rate decides. No cases (n = 0) stays "no data".
-    Anything else, or ``m = 0``, is judged as it is.
+
+    ``window``: the same table over the trailing ``rules.window_months`` (rows aligned with ``df``). A row
+    whose n is below ``rules.small_sample`` and whose window holds more cases takes x and n from the window,
+    and the parent's rate from the window's parent row; the second array marks those rows.
+    Anything else, or ``m = 0`` without a window, is judged as it is.
     """
     raw = _values(df, ind.key)
+    used = np.zeros(len(df), dtype=bool)
     parts = RATE_PARTS.get(ind.key)
-    if rules.prior_cases <= 0 or parts is None or not all(c in df.columns for c in (ind.key, *parts)):
-        return raw  # a missing indicator column stays "no data", even when its parts are there
+    if parts is None or not all(c in df.columns for c in (ind.key, *parts)):
+        return raw, used  # a missing indicator column stays "no data", even when its parts are there
     x, n = (np.nan_to_num(_values(df, c)) for c in parts)
-    parent = parent_rate(df, *parts)
     s = np.asarray(standard, dtype=float)
-    if not math.isnan(parent):
-        s = np.maximum(s, parent) if ind.higher_better else np.minimum(s, parent)
+    better = np.maximum if ind.higher_better else np.minimum
+    parent = parent_rate(df, *parts)
+    s_period = better(s, parent) if not math.isnan(parent) else s
+    s_row = s_period
+    if window is not None and all(c in window.columns for c in parts):
+        wx, wn = (np.nan_to_num(_values(window, c)) for c in parts)
+        used = (n < rules.small_sample) & (wn > n)
+        wparent = parent_rate(window, *parts)
+        s_window = better(s, wparent) if not math.isnan(wparent) else s
+        x, n = np.where(used, wx, x), np.where(used, wn, n)
+        s_row = np.where(used, s_window, s_period)
+    if rules.prior_cases <= 0 and not used.any():
+        return raw, used
     m = rules.prior_cases
     out = np.full(len(df), np.nan)
-    np.divide(x + m * s, n + m, out=out, where=n > 0)
-    return out
+    np.divide(x + m * s_row, n + m, out=out, where=n > 0)
+    return out, used
 
 
-def evaluate(df: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+def aligned(window: pd.DataFrame | None, df: pd.DataFrame) -> pd.DataFrame | None:
+    """``window``'s rows in ``df``'s order, matched by ``code`` (a region missing from the window: no cases)."""
+    if window is None or "code" not in df.columns or "code" not in window.columns:
+        return None
+    w = window.drop_duplicates("code").set_index(window["code"].drop_duplicates().astype(str))
+    w = w.reindex(df["code"].astype(str).to_numpy())
+    w.index = df.index
+    if "is_total" in df.columns:
+        w["is_total"] = df["is_total"].to_numpy()
+    return w
+
+
+def needs_window(df: pd.DataFrame, rules: Rules) -> bool:
+    """Whether some row's rate of the rules has fewer than ``small_sample`` cases (so a window could help)."""
+    if rules.window_months <= 0 or rules.small_sample <= 0 or df.empty:
+        return False
+    for ind in rules.indicators:
+        parts = RATE_PARTS.get(ind.key)
+        if parts and parts[1] in df.columns and (np.nan_to_num(_values(df, parts[1])) < rules.small_sample).any():
+            return True
+    return (np.nan_to_num(_values(df, "received")) < max(rules.min_cases, 1)).any()
+
+
+def evaluate(df: pd.DataFrame, rules: Rules, window: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add ``judged_<indicator>`` and ``level_<indicator>`` for each rule, ``overall``, ``overall_name``,
-    ``overall_color`` and ``small_sample``.
+    ``overall_color``, ``small_sample`` and ``window``.
 
     ``df``: one row per region with ``code``, ``name``, ``received``, the indicator columns, ``level`` (for
     by-level thresholds) and the measures of RATE_PARTS (for the small-number judgement). Rows are judged
     one by one, so any table of that shape works (children, children by month, another module's measures).
+    ``window``: the same regions' measures over the trailing ``rules.window_months`` months (see
+    :func:`judged_values`); ``window`` in the result marks rows judged on it for at least one indicator.
     """
     out = df.copy()
     codes = out["code"].astype(str) if "code" in out.columns else pd.Series([""] * len(out), index=out.index)
     levels = out["level"].astype(str) if "level" in out.columns else None
+    win = aligned(window, out) if rules.window_months > 0 else None
     cols = []
+    on_window = np.zeros(len(out), dtype=bool)
     for ind in rules.indicators:
         col = f"level_{ind.key}"
         t = _threshold_matrix(rules, codes, ind, levels)
-        judged = judged_values(out, ind, rules, t[:, 0])
+        judged, used = judged_values(out, ind, rules, t[:, 0], win)
         out[f"judged_{ind.key}"] = judged
         out[col] = _levels_of(judged, t, ind.higher_better)
+        on_window |= used
         cols.append(col)
     overall = _combine(out[cols].to_numpy(dtype=int).reshape(len(out), len(cols)), rules)
     received = np.nan_to_num(_values(out, "received"), nan=0.0)
-    out["overall"] = np.where(received < rules.min_cases, NO_DATA, overall).astype(int)
+    basis = received
+    if win is not None:
+        wreceived = np.nan_to_num(_values(win, "received"), nan=0.0)
+        basis = np.where(on_window, np.maximum(received, wreceived), received)
+    out["overall"] = np.where(basis < rules.min_cases, NO_DATA, overall).astype(int)
     out["overall_name"] = [level_name(rules, i) for i in out["overall"]]
     out["overall_color"] = [level_color(rules, i) for i in out["overall"]]
-    out["small_sample"] = (received < rules.small_sample) & (received >= max(rules.min_cases, 1))
+    out["small_sample"] = (received < rules.small_sample) & ((received >= max(rules.min_cases, 1)) | on_window)
+    out["window"] = on_window & (out["overall"].to_numpy() != NO_DATA)
     return out
 
 

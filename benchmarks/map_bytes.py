@@ -32,10 +32,11 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from analytics.warnings import evaluate, load_rules  # noqa: E402
+from analytics.warnings import load_rules  # noqa: E402
 from data_access import points as point_queries  # noqa: E402
 from data_access import queries  # noqa: E402
-from data_access.engine import get_engine  # noqa: E402
+from data_access.engine import get_engine
+from data_access.judged import warning_table  # noqa: E402
 from data_access.view import View  # noqa: E402
 from geo import boundaries, colors, layers  # noqa: E402
 from benchmarks.run import LEVEL_SQL  # noqa: E402
@@ -77,7 +78,7 @@ def one_view(conn, code: str, period: tuple[dt.date, dt.date], at: dt.datetime, 
     t0 = time.perf_counter()
     shapes = boundaries.view_shapes(conn, code)
     t1 = time.perf_counter()
-    table = evaluate(queries.indicator_table(conn, view, at), rules)
+    table = warning_table(conn, view, at, rules)
     kids = table[~table["is_total"]].reset_index(drop=True)
     t2 = time.perf_counter()
     pts = point_queries.case_points(conn, view, at) if view.level in ("village", "grid") else None
@@ -119,7 +120,7 @@ def at_the_cap(conn, code: str, period, at, rules) -> dict:
     """A village view with the most points the map draws (synthetic points inside the village): the worst case."""
     import numpy as np
     shapes = boundaries.view_shapes(conn, code)
-    table = evaluate(queries.indicator_table(conn, View(code, *period), at), rules)
+    table = warning_table(conn, View(code, *period), at, rules)
     kids = table[~table["is_total"]].reset_index(drop=True)
     rng = np.random.default_rng(7)
     x0, y0, x1, y1 = shapes.bounds

@@ -289,9 +289,8 @@ def export(args) -> str:
                     names = tables.level_names(rules)
                     if args.warning not in names:
                         raise CliError(f"未知的预警等级 {args.warning!r}，可选：{'、'.join(names)}。")
-                    from analytics.warnings import evaluate
-                    regions = tables.children_with_level(
-                        evaluate(queries.indicator_table(conn, view, at), rules), rules, args.warning)
+                    from .judged import warning_table
+                    regions = tables.children_with_level(warning_table(conn, view, at, rules), rules, args.warning)
                 q = CaseQuery(view, at, overdue_only=args.overdue_only, text=args.text, regions=regions)
                 if args.fmt.startswith("open311"):
                     from exports.open311 import export_open311
@@ -307,13 +306,13 @@ def export(args) -> str:
                 rows = tables.export_cases(conn, q, args.fmt, tmp, region_name=name, unmask=args.unmask,
                                            warning=args.warning)
             elif args.what == "indicators":
-                from analytics.warnings import evaluate
-                rows = tables.export_indicators(evaluate(queries.indicator_table(conn, view, at), rules), view,
+                from .judged import warning_table
+                rows = tables.export_indicators(warning_table(conn, view, at, rules), view,
                                                 args.fmt, tmp, region_name=name, as_of=at, rules=rules)
             else:
-                from analytics.warnings import evaluate
+                from .judged import warning_table
                 month = tables.month_view(view, *_month(args.month, d1))
-                evaluated = evaluate(queries.indicator_table(conn, month, at), rules)
+                evaluated = warning_table(conn, month, at, rules)
                 rows = tables.export_report(evaluated, rules, month, args.fmt, tmp, region_name=name, as_of=at)
         from . import audit
         with engine.begin() as conn:

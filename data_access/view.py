@@ -44,6 +44,10 @@ class View:
         return replace(self, date_from=self.date_from - dt.timedelta(days=days),
                        date_to=self.date_from - dt.timedelta(days=1))
 
+    def trailing(self, months: int) -> "View":
+        """The ``months`` months that end with this period's last day (the window that judges small numbers)."""
+        return replace(self, date_from=_add_months(self.date_to + dt.timedelta(days=1), -months))
+
     def year_ago(self) -> "View":
         """The same period one year earlier (for 同比 change)."""
         return replace(self, date_from=_add_months(self.date_from, -12),

@@ -212,7 +212,9 @@ def level_frame(evaluated: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         out[f"level_name_{r.key}"] = [level_name(rules, i) for i in out[f"level_{r.key}"]]
         out[f"color_{r.key}"] = [level_color(rules, i) for i in out[f"level_{r.key}"]]
     small = out["small_sample"].astype(bool) if "small_sample" in out.columns else pd.Series(False, index=out.index)
-    out["small_sample_text"] = [t("fair_small_mark") if v else "" for v in small]
+    window = out["window"].astype(bool) if "window" in out.columns else pd.Series(False, index=out.index)
+    out["small_sample_text"] = [t("fair_window_mark", months=rules.window_months) if w else
+                                t("fair_small_mark") if v else "" for v, w in zip(small, window)]
     return out
 
 

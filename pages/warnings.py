@@ -16,7 +16,7 @@ from ui.escape import md
 from ui.filters import active_view, set_view
 from ui.duban import problems_panel
 from ui.strings import PERCENT, UNITS, label, t
-from ui.widgets import breadcrumb, colored, level_cards, plot, table_height
+from ui.widgets import breadcrumb, colored, level_cards, plot, sample_marks, table_height
 
 MONTH_PARAM = "month"
 
@@ -108,8 +108,8 @@ def report(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame,
 
 def small_names(kids: pd.DataFrame) -> list[str]:
     """Names, marked 样本较少 where the small-number judgement applied (analytics.warnings.judged_values)."""
-    small = kids["small_sample"] if "small_sample" in kids.columns else [False] * len(kids)
-    return [t("fair_name_small", name=n) if s else n for n, s in zip(kids["name"], small)]
+    marks = sample_marks(kids, data.rules()[0])
+    return [f"{n}（{m}）" if m else n for n, m in zip(kids["name"], marks)]
 
 
 def changes(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules) -> None:
@@ -320,7 +320,9 @@ else:
     st.caption(t("warn_caption", month=month_label(month, today), n=len(kids), path=rules.source,
                  combine=t(f"warn_combine_{rules.combine}"), min=rules.min_cases, no_data=rules.no_data.name))
     st.caption(t("fair_method") + (t("fair_small", mark=t("fair_small_mark"), n=rules.small_sample,
-                                                   m=f"{rules.prior_cases:g}") if rules.prior_cases > 0 else ""))
+                                                   m=f"{rules.prior_cases:g}") if rules.prior_cases > 0 else "")
+               + (t("fair_window", n=rules.small_sample, months=rules.window_months,
+                    mark=t("fair_window_mark", months=rules.window_months)) if rules.window_months > 0 else ""))
     if view.categories or view.sources or view.statuses:
         st.info(t("warn_filters_ignored"))
     counts(kids, prev_kids, rules)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from analytics.warnings import evaluate, level_color
 from data_access import case_list, queries
 from data_access.case_list import CaseQuery
+from data_access.judged import warning_table
 from data_access.schema import cases as cases_t
 from data_access.view import View
 from data_access.writes import derive_columns, insert_frame
@@ -363,7 +364,7 @@ def test_page_warning_colour_filter(small_sqlite, monkeypatch, level):
     rules = tables.load_default_rules()
     now = dt.datetime.now().replace(second=0, microsecond=0)
     with small_sqlite.connect() as conn:
-        kids = tables.children_with_level(evaluate(queries.indicator_table(conn, view, now), rules), rules, level)
+        kids = tables.children_with_level(warning_table(conn, view, now, rules), rules, level)
         want = case_list.count(conn, CaseQuery(view, now, regions=kids))
     shown = next(m.value for m in at.markdown if "共 **" in m.value)
     assert f"共 **{want:,}** 条事件" in shown

@@ -209,3 +209,74 @@ def test_missing_indicator_column_stays_no_data_even_with_its_parts(rates):
     df = pd.DataFrame({"code": ["A"], "received": [100], "overdue": [50], "closure_rate": [0.99]})
     out = evaluate(df, rates)
     assert out["level_overdue_rate"].tolist() == [-1] and out["overall_name"].tolist() == ["绿"]
+
+
+# --- the trailing window: a rate with fewer than small_sample cases is judged on the last 12 months ---
+
+WINDOWED = RATES.replace("small_sample = 30\n", "small_sample = 30\nwindow_months = 12\n")
+
+
+def test_a_small_month_is_judged_on_the_window_with_its_parent_from_the_window():
+    rules = parse_rules(WINDOWED)
+    month = table([("T", 300, 297, 3), ("V1", 3, 3, 0), ("V2", 120, 119, 1)])
+    # The window: V1 had 40 cases, 34 closed, 6 overdue; the township 3,000 cases, 2,910 closed, 90 overdue.
+    window = table([("T", 3000, 2910, 90), ("V1", 40, 34, 6), ("V2", 1400, 1390, 10)])
+    out = evaluate(month, rules, window)
+    v1, v2 = out.iloc[1], out.iloc[2]
+    # V1: due 3 < 30, so the window's 34 of 40, shrunk toward the window parent's 97 % (2910/3000, above the
+    # 95 % standard): (34 + 20·0.97) / 60 = 0.89 -> red (below 0.90).
+    assert v1["judged_closure_rate"] == pytest.approx((34 + 20 * 0.97) / 60)
+    assert v1["level_closure_rate"] == 2
+    # 逾期率: received 3 < 30 -> the window's 6 of 40 toward the parent's 3 %: (6 + 20·0.03) / 60 = 0.11 -> red.
+    assert v1["judged_overdue_rate"] == pytest.approx((6 + 0.6) / 60)
+    assert bool(v1["window"]) and bool(v1["small_sample"]) and v1["overall_name"] == "红"
+    assert v1["closure_rate"] == pytest.approx(1.0)                       # the month's own figure is kept
+    # V2 has enough cases in the month: judged on the month alone, toward the month parent's 99 %.
+    assert v2["judged_closure_rate"] == pytest.approx((119 + 20 * 0.99) / 140)
+    assert not bool(v2["window"])
+
+
+def test_a_region_with_no_case_this_month_is_judged_on_the_window_not_grey():
+    rules = parse_rules(WINDOWED)
+    month = table([("T", 50, 50, 0), ("V1", 0, 0, 0), ("V2", 0, 0, 0)])
+    window = table([("T", 600, 590, 10), ("V1", 25, 25, 0), ("V2", 0, 0, 0)])
+    out = evaluate(month, rules, window)
+    assert out.iloc[1]["overall"] == 0 and bool(out.iloc[1]["window"])       # (25 + 20·0.983) / 45 -> green
+    assert out.iloc[1]["judged_closure_rate"] == pytest.approx((25 + 20 * 590 / 600) / 45)
+    assert out.iloc[2]["overall_name"] == "数据不足" and not bool(out.iloc[2]["window"])  # nothing anywhere
+
+
+def test_without_window_months_the_window_is_ignored():
+    rules = parse_rules(RATES)                                              # window_months not set: 0
+    month = table([("T", 300, 297, 3), ("V1", 3, 3, 0)])
+    window = table([("T", 3000, 2910, 90), ("V1", 40, 20, 20)])
+    out = evaluate(month, rules, window)
+    assert out.iloc[1]["judged_closure_rate"] == pytest.approx((3 + 20 * 0.99) / 23)
+    assert not bool(out.iloc[1]["window"])
+
+
+def test_needs_window_only_when_some_rate_is_small():
+    from analytics.warnings import needs_window
+    rules = parse_rules(WINDOWED)
+    assert not needs_window(table([("T", 3000, 2950, 50), ("V1", 100, 99, 1), ("V2", 40, 40, 0)]), rules)
+    assert needs_window(table([("T", 3000, 2950, 50), ("V1", 100, 99, 1), ("V2", 20, 20, 0)]), rules)
+    assert not needs_window(table([("T", 3, 3, 0), ("V1", 3, 3, 0)]), parse_rules(RATES))
+
+
+def test_the_window_ends_with_the_period():
+    import datetime as dt
+    from data_access.view import View
+    assert View("331102000000", dt.date(2026, 5, 1), dt.date(2026, 5, 31)).trailing(12).date_from == dt.date(2025, 6, 1)
+    assert View("331102000000", dt.date(2026, 6, 1), dt.date(2026, 6, 17)).trailing(12).date_from == dt.date(2025, 6, 18)
+    assert View("331102000000", dt.date(2026, 6, 1), dt.date(2026, 6, 17)).trailing(12).date_to == dt.date(2026, 6, 17)
+
+
+@pytest.mark.parametrize("bad", ["window_months = -1", "window_months = 1.5", "window_months = 500"])
+def test_window_months_errors_name_the_line(tmp_path, bad):
+    text = WINDOWED.replace("window_months = 12", bad)
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(bad) + 1
+    with pytest.raises(RulesError) as e:
+        load_rules(path)
+    assert f"第 {line} 行" in str(e.value) and "window_months" in str(e.value)

@@ -300,6 +300,7 @@ ZH: dict[str, str] = {
     "wall_stale": "数据库暂时无法连接，显示 {time} 的数据；恢复后自动更新",
     "wall_waiting": "正在连接数据库，稍后自动重试……",
     "wall_refresh_every": "每 {s} 秒刷新",
+    "wall_rule_note": "办结率按应办结口径（时限已到的事件）",
     "wall_legend_count": "{name} {n}",
     # --- issue 18: 强基善治指数 and 星级平安村社 (指数评价) ---
     "page_index": "指数评价",
@@ -448,7 +449,9 @@ ZH: dict[str, str] = {
     "fair_small": ("标“{mark}”的地区受理不足 {n} 件：各比率按“本地区的事件 + {m} 件参照事件”判定（参照比率取上级地区，"
                    "但不低于绿色标准），一两件事不会直接判红，也不会一直显示灰色。"),
     "fair_small_mark": "样本较少",
-    "fair_name_small": "{name}（样本较少）",
+    "fair_window_mark": "样本较少，按近{months}个月计算",
+    "fair_window": ("某个比率在所选时段内不足 {n} 件的地区，该比率按截至时段末的近 {months} 个月计算，"
+                    "名称后标注“{mark}”。"),
     "fair_judged": "{value}（按 {judged} 判定）",
     "col_overall_level": "综合预警",
     "col_level_of": "{name}预警",

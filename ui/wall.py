@@ -245,7 +245,8 @@ def header_html(p: dict | None, *, tick: int, stale: bool, position: tuple[int, 
     return (f'<div class="wall wall-box wall-header wall-box-header" data-testid="wall-header" data-tick="{tick}" '
             f'data-region="{_e(p["code"] if p else "")}" data-stale="{str(bool(stale)).lower()}">'
             f'<h1>{title}</h1><div class="wall-meta">{status}{rot}<br>'
-            f'<span>{_e(t("wall_refresh_every", s=refresh))}</span>{extra}</div></div>')
+            f'<span>{_e(t("wall_refresh_every", s=refresh))}</span> · '
+            f'<span class="wall-rule" data-testid="wall-rule">{_e(t("wall_rule_note"))}</span>{extra}</div></div>')
 
 
 def kpi_html(p: dict) -> str:

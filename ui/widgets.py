@@ -63,13 +63,23 @@ def column_config(columns) -> dict:
 TABLE_COLUMNS = ["name", *INDICATORS, "population", "code"]
 
 
+def sample_marks(kids: pd.DataFrame, rules, sep: str = "") -> np.ndarray:
+    """Per row: "" or how a small sample was judged — 样本较少 (shrunk toward the parent) or 样本较少，按近12个月计算
+    (judged on the trailing window, analytics.warnings.judged_values)."""
+    n = len(kids)
+    small = kids["small_sample"].to_numpy(dtype=bool) if "small_sample" in kids.columns else np.zeros(n, bool)
+    window = kids["window"].to_numpy(dtype=bool) if "window" in kids.columns else np.zeros(n, bool)
+    months = getattr(rules, "window_months", 0)
+    return np.where(window, sep + t("fair_window_mark", months=months),
+                    np.where(small, sep + t("fair_small_mark"), "")).astype(object)
+
+
 def warning_cells(kids: pd.DataFrame, shown: pd.DataFrame, rules) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """An evaluated table's warnings for ``shown``: a 综合预警 column after the name (marked 样本较少 where the
     small-number judgement applied) and the colours of each rule indicator's cell below the best level."""
     from analytics.warnings import level_color
     shown = shown.copy()
-    mark = np.where(kids["small_sample"].to_numpy(dtype=bool), "·" + t("fair_small_mark"), "") \
-        if "small_sample" in kids.columns else ""
+    mark = sample_marks(kids, rules, sep="·")
     shown.insert(1, "overall_name", kids["overall_name"].astype(str).to_numpy() + mark)
     colors = pd.DataFrame({"overall_name": kids["overall_color"].to_numpy()}, index=shown.index)
     for rule in rules.indicators:
@@ -200,8 +210,6 @@ def columns(spec, key: str, stack_below: int = 1200, gap: str = "medium"):
 
 # --- map drill-down (地图钻取): the map, its legend, the ranking bars; shared by 地图钻取 and 总览 ---
 import html as _html  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 from geo import colors as geo_colors  # noqa: E402
 from geo import layers as geo_layers  # noqa: E402
