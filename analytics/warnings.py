@@ -24,6 +24,8 @@ Semantics, stated once:
       the parent's rate: with the parent as prior, every village of a township that has one bad month
       inherits its red, whatever its own cases say. ``judged_<key>`` holds the value judged;
       ``small_sample`` marks rows with fewer than ``small_sample`` received cases, which pages label;
+    * red asks for more evidence (``worst_prior_cases``): a rate at the worst level is judged again with that
+      many reference cases, and stays one level better unless it still crosses the worst boundary;
     * a short window (``window_months``): where a rate's own denominator in the period is below ``small_sample``
       and a trailing window of that many months (ending with the period) holds more cases, the rate is judged
       on the window instead (a village's three cases of a month, a county's first day of a month); the row is
@@ -106,6 +108,8 @@ class Rules:
     small_sample: int = 0
     #: Months of the trailing window that judges a rate whose period holds too few cases (0: no window).
     window_months: int = 0
+    #: Reference cases for the worst level (red): more evidence than for yellow (0: the same as prior_cases).
+    worst_prior_cases: float = 0.0
     combine: str = "worst"
     score_thresholds: tuple[float, ...] = ()
     overrides: tuple[Override, ...] = ()
@@ -126,7 +130,7 @@ DEFAULT_RULES = Rules(
         IndicatorRule("satisfaction_rate", "满意率", "higher_better", (0.93, 0.85), 1.0),
         IndicatorRule("local_rate", "就地化解率", "higher_better", (0.86, 0.75), 1.0),
     ),
-    min_cases=1, prior_cases=20.0, small_sample=30, window_months=12,
+    min_cases=1, prior_cases=20.0, worst_prior_cases=40.0, small_sample=30, window_months=12,
     score_thresholds=(0.5, 1.5),
 )
 
@@ -351,7 +355,7 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     """Parse and validate the TOML text of a rules file (see the module docstring)."""
     data = load_toml(text, path)
     chk = _Checker(path, text)
-    _check_keys(chk, "", data, {"min_cases", "prior_cases", "small_sample", "window_months", "combine", "score_thresholds", "no_data",
+    _check_keys(chk, "", data, {"min_cases", "prior_cases", "worst_prior_cases", "small_sample", "window_months", "combine", "score_thresholds", "no_data",
                                 "levels", "indicators", "overrides"}, "文件顶层")
     levels = _levels(chk, data)
     min_cases = data.get("min_cases", 30)
@@ -360,6 +364,10 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     prior_cases = data.get("prior_cases", 0)
     if not _number(prior_cases) or prior_cases < 0:
         chk.fail("", "prior_cases", f"prior_cases 应是不小于 0 的数（参照事件数，0 表示不做小样本修正），实际 {prior_cases!r}")
+    worst_prior = data.get("worst_prior_cases", 0)
+    if not _number(worst_prior) or worst_prior < 0:
+        chk.fail("", "worst_prior_cases", f"worst_prior_cases 应是不小于 0 的数（判最差一级时的参照事件数，0 表示与 "
+                                          f"prior_cases 相同），实际 {worst_prior!r}")
     small_sample = data.get("small_sample", 0)
     if not isinstance(small_sample, int) or isinstance(small_sample, bool) or small_sample < 0:
         chk.fail("", "small_sample", f"small_sample 应是不小于 0 的整数，实际 {small_sample!r}")
@@ -373,7 +381,7 @@ def parse_rules(text: str, path="预警规则") -> Rules:
     indicators = _indicators(chk, data, len(levels))
     return Rules(
         levels=levels, indicators=indicators, no_data=_no_data(chk, data, levels), min_cases=min_cases,
-        prior_cases=float(prior_cases), small_sample=small_sample, window_months=window_months, combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
+        prior_cases=float(prior_cases), worst_prior_cases=float(worst_prior), small_sample=small_sample, window_months=window_months, combine=combine, score_thresholds=_score_thresholds(chk, data, len(levels)),
         overrides=_overrides(chk, data, indicators, len(levels)), source=str(path),
     )
 
@@ -517,7 +525,7 @@ def parent_rate(df: pd.DataFrame, num: str, den: str) -> float:
 
 
 def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: np.ndarray,
-                  window: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  window: pd.DataFrame | None = None, prior: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The value of indicator ``ind`` that the thresholds judge, per row, and where it came from the window.
 
     A case-counting rate (RATE_PARTS) whose parts are in ``df`` is judged as ``(x + m·r) / (n + m)``: the
@@ -529,7 +537,8 @@ def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: 
     ``window``: the same table over the trailing ``rules.window_months`` (rows aligned with ``df``). A row
     whose n is below ``rules.small_sample`` and whose window holds more cases takes x and n from the window,
     and the parent's rate from the window's parent row; the second array marks those rows.
-    Anything else, or ``m = 0`` without a window, is judged as it is.
+    Anything else, or ``m = 0`` without a window, is judged as it is. ``prior`` replaces ``m`` (the stronger
+    evidence the worst level asks for, ``rules.worst_prior_cases``).
     """
     raw = _values(df, ind.key)
     used = np.zeros(len(df), dtype=bool)
@@ -549,9 +558,9 @@ def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: 
         s_window = better(s, wparent) if not math.isnan(wparent) else s
         x, n = np.where(used, wx, x), np.where(used, wn, n)
         s_row = np.where(used, s_window, s_period)
-    if rules.prior_cases <= 0 and not used.any():
+    m = rules.prior_cases if prior is None else prior
+    if m <= 0 and not used.any():
         return raw, used
-    m = rules.prior_cases
     out = np.full(len(df), np.nan)
     np.divide(x + m * s_row, n + m, out=out, where=n > 0)
     return out, used
@@ -601,7 +610,14 @@ def evaluate(df: pd.DataFrame, rules: Rules, window: pd.DataFrame | None = None)
         t = _threshold_matrix(rules, codes, ind, levels)
         judged, used = judged_values(out, ind, rules, t[:, 0], win)
         out[f"judged_{ind.key}"] = judged
-        out[col] = _levels_of(judged, t, ind.higher_better)
+        lv = _levels_of(judged, t, ind.higher_better)
+        worst = len(rules.levels) - 1
+        if rules.worst_prior_cases > rules.prior_cases and (lv == worst).any():
+            # The worst level asks for more evidence: judged again with worst_prior_cases reference cases, a
+            # row that no longer crosses the worst boundary stays one level better.
+            strict, _ = judged_values(out, ind, rules, t[:, 0], win, prior=rules.worst_prior_cases)
+            lv = np.where((lv == worst) & (_levels_of(strict, t, ind.higher_better) < worst), worst - 1, lv)
+        out[col] = lv
         on_window |= used
         cols.append(col)
     overall = _combine(out[cols].to_numpy(dtype=int).reshape(len(out), len(cols)), rules)

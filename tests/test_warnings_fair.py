@@ -280,3 +280,37 @@ def test_window_months_errors_name_the_line(tmp_path, bad):
     with pytest.raises(RulesError) as e:
         load_rules(path)
     assert f"第 {line} 行" in str(e.value) and "window_months" in str(e.value)
+
+
+# --- red asks for more evidence: the worst level is judged again with worst_prior_cases ---
+
+def test_red_needs_the_stronger_evidence():
+    rules = parse_rules(RATES.replace("prior_cases = 20\n", "prior_cases = 20\nworst_prior_cases = 40\n"))
+    out = evaluate(table([("T", 3000, 2970, 30), ("V1", 17, 14, 3), ("V2", 144, 110, 34)]), rules)
+    v1, v2 = out.iloc[1], out.iloc[2]
+    # V1: with 20 reference cases at the parent's 99 %: (14 + 19.8) / 37 = 0.9135 -> below 0.95, above 0.90:
+    # yellow already. 逾期率 3/17 toward the parent's 1 %: (3 + 0.2) / 37 = 0.0865 -> yellow (0.05–0.10).
+    assert v1["level_closure_rate"] == 1 and v1["level_overdue_rate"] == 1
+    # V2: (110 + 19.8) / 164 = 0.7915 -> red with 20; with 40: (110 + 39.6) / 184 = 0.8130 -> still red.
+    assert v2["judged_closure_rate"] == pytest.approx(129.8 / 164)
+    assert v2["level_closure_rate"] == 2
+    # A village whose red rests on few cases: 3 of 6 open past the deadline.
+    out = evaluate(table([("T", 3000, 2970, 30), ("V3", 6, 3, 3)]), rules)
+    v3 = out.iloc[1]
+    # with 20: (3 + 19.8) / 26 = 0.8769 -> red; with 40: (3 + 39.6) / 46 = 0.9261 -> not red: yellow.
+    assert v3["judged_closure_rate"] == pytest.approx(22.8 / 26)
+    assert v3["level_closure_rate"] == 1
+    # 逾期率 3/6: with 20 (3 + 0.2) / 26 = 0.123 -> red; with 40 (3 + 0.4) / 46 = 0.0739 -> yellow.
+    assert v3["level_overdue_rate"] == 1 and v3["overall_name"] == "黄"
+    # Without worst_prior_cases the same village is red.
+    assert evaluate(table([("T", 3000, 2970, 30), ("V3", 6, 3, 3)]), parse_rules(RATES)).iloc[1]["overall_name"] == "红"
+
+
+def test_worst_prior_cases_error_names_the_line(tmp_path):
+    text = RATES.replace("prior_cases = 20\n", "prior_cases = 20\nworst_prior_cases = -5\n")
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("worst_prior_cases = -5") + 1
+    with pytest.raises(RulesError) as e:
+        load_rules(path)
+    assert f"第 {line} 行" in str(e.value) and "worst_prior_cases" in str(e.value)

@@ -72,7 +72,7 @@ def test_wall_fits_one_screen_at_1080p_and_4k(page, viewport):
     assert m["canvas"][1] / H == pytest.approx(0.558, abs=0.01) and m["canvas"][0] / W == pytest.approx(0.48, abs=0.01)
     text = page.locator('[data-testid="stMain"]').inner_text()
     for words in ("丽水市 · 社会治理一屏统管", "数据更新于", "受理量", "办结率", "红色预警", "事件类别构成", "近12个月受理与办结",
-                  "预警排行", "最新事件", "景宁畲族自治县"):
+                  "预警排行", "最新事件", "景宁畲族自治县", "应办结口径"):
         assert words in text, words
     # the region fills its panel (not a small island on a 4K wall): about the same share of the canvas
     assert 0.25 < map_coverage(page) < 0.8
