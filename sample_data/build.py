@@ -25,6 +25,7 @@ from .cases import generate_cases
 from .counties import load_city
 from .geography import Unit, build_hierarchy, sample_points
 from .names import mobile_numbers, person_names
+from .performance import paces
 from .village_year import village_year_rows
 
 #: What the app builds on first run (about 40 s on a 2-core machine; see README).
@@ -47,16 +48,29 @@ def _noop(_f: float, _m: str) -> None:
 
 
 def pick_struggling(rng: np.random.Generator, units: dict[str, list[Unit]]) -> tuple[set[str], set[str]]:
-    """A few chronically struggling townships (three in one rural county) and villages."""
+    """A few chronically struggling townships (up to three in one rural county, never more than a quarter of a
+    county's townships) and villages."""
     rural = [c for c in units["county"] if not c.urban] or units["county"]
     county = rural[int(rng.integers(len(rural)))]
     towns = [t for t in units["township"] if t.parent_code == county.code]
     others = [t for t in units["township"] if t.parent_code != county.code]
-    bad_t = {t.code for t in rng.choice(towns, min(3, len(towns)), replace=False)}
+    bad_t = {t.code for t in rng.choice(towns, max(1, min(3, len(towns) // 4)), replace=False)}
     if others:
-        bad_t |= {t.code for t in rng.choice(others, min(2, len(others)), replace=False)}
-    villages = units["village"]
-    bad_v = {v.code for v in rng.choice(villages, max(1, len(villages) // 150), replace=False)}
+        # Two more, in two other counties (one each), where a county has four townships or more.
+        for code in rng.permutation(sorted({t.parent_code for t in others})):
+            theirs = [t for t in others if t.parent_code == code]
+            if len(theirs) >= 4 and len(bad_t) < 5:
+                bad_t.add(theirs[int(rng.integers(len(theirs)))].code)
+    # Struggling villages elsewhere: one per township at most, only in townships with eight villages or more and
+    # outside the struggling townships (whose own villages sample_data.performance picks), so that a township's
+    # red villages stay below a quarter.
+    per_town: dict[str, list[Unit]] = {}
+    for v in units["village"]:
+        per_town.setdefault(v.parent_code, []).append(v)
+    towns_ok = sorted(t for t, vs in per_town.items() if len(vs) >= 8 and t not in bad_t)
+    n = min(len(towns_ok), max(1, len(units["village"]) // 150))
+    picked = rng.choice(len(towns_ok), n, replace=False) if n else []
+    bad_v = {per_town[towns_ok[i]][int(rng.integers(len(per_town[towns_ok[i]])))].code for i in picked}
     return bad_t, bad_v
 
 
@@ -99,6 +113,7 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
     progress(0.05, "生成乡镇（街道）、村（社区）与网格")
     units = build_hierarchy(the_city, rng)
     bad_t, bad_v = pick_struggling(rng, units)
+    pace, bad_v = paces(seed, units, bad_t, bad_v)
     city_unit = Unit(the_city.code, the_city.name, "city", the_city.code[:2] + "0" * 10, the_city.geometry,
                      sum(c.population for c in units["county"]), True)
     region_rows = pd.concat([
@@ -126,6 +141,8 @@ def build(engine: Engine, city: str = DEFAULTS["city"], years: int = DEFAULTS["y
     gen["township_code"] = gen["village_code"].str[:9] + "000"
     gen["county_code"] = gen["village_code"].str[:6] + "000000"
     gen["urban"] = [g.urban for g in grid_units]
+    gen["pace"] = gen["village_code"].map(pace).fillna(1.0)
+    gen["struggling"] = gen["village_code"].isin(bad_v)
     gen["township_name"] = gen["township_code"].map(town_names)
     gen["village_name"] = gen["village_code"].map(village_names)
     gen["points"] = [sample_points(rng, g.geometry, 24) for g in grid_units]

