@@ -84,13 +84,13 @@ def test_one_instruction_through_the_page(env):
 
 def city_problem(engine) -> dict:
     """A red (else yellow) problem of the small city's 问题清单 in October 2026: its county, indicator, level."""
-    from analytics.warnings import evaluate, load_rules, problems
-    from data_access import queries
+    from analytics.warnings import load_rules, problems
     from data_access.breakdowns import month_view
+    from data_access.judged import warning_table
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     with engine.connect() as conn:
         now = dt.datetime.now().replace(second=0, microsecond=0)  # what the page takes as its as-of time
-        table = evaluate(queries.indicator_table(conn, month_view(CITY, 202610, now.date()), now), rules)
+        table = warning_table(conn, month_view(CITY, 202610, now.date()), now, rules)
     probs = problems(table[~table["is_total"]], rules)
     assert len(probs), "the small city has no red or yellow problem in October 2026"
     return probs.iloc[0].to_dict()

@@ -6,8 +6,9 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from analytics.warnings import evaluate, level_color, level_name
+from analytics.warnings import level_color, level_name
 from data_access import queries
+from data_access.judged import warning_table
 from data_access.view import View
 from exports import tables
 
@@ -27,7 +28,7 @@ def test_indicator_export_has_overall_and_per_indicator_levels(small_db, tmp_pat
     rules = tables.load_default_rules()
     view = View(COUNTY, *YTD)
     with engine.connect() as conn:
-        ev = evaluate(queries.indicator_table(conn, view, AS_OF), rules)
+        ev = warning_table(conn, view, AS_OF, rules)
     url = engine.url.render_as_string(hide_password=False)
     out = tmp_path / "i.xlsx"
     r = cli(url, "--region", COUNTY, "--from", "2026-01-01", "--to", "2026-10-31", "--as-of", "2026-11-01 00:00",

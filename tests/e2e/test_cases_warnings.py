@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from analytics.warnings import evaluate, level_counts, load_rules
+from analytics.warnings import level_counts, load_rules
 from data_access import queries
 from data_access.breakdowns import month_span, month_view
+from data_access.judged import warning_table
 from data_access.view import View
 
 from ..conftest import ROOT
@@ -91,8 +92,7 @@ def test_warnings_page(page, small_sqlite, codes, level):
     month = default_month(small_sqlite)
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     with small_sqlite.connect() as conn:
-        table = evaluate(queries.indicator_table(conn, month_view(region, month, dt.date.today()), dt.datetime.now()),
-                         rules)
+        table = warning_table(conn, month_view(region, month, dt.date.today()), dt.datetime.now(), rules)
     want = level_counts(table[~table["is_total"]], rules)
     for size, viewport in VIEWPORTS.items():
         page.set_viewport_size(viewport)

@@ -25,16 +25,17 @@ def clean(engine) -> None:
 
 def county_problem(engine) -> dict:
     """A red (else yellow) township problem in October 2026 of the first county that has one."""
-    from analytics.warnings import evaluate, load_rules, problems
+    from analytics.warnings import load_rules, problems
     from data_access import queries
     from data_access.breakdowns import month_view
+    from data_access.judged import warning_table
     from ..conftest import ROOT
     rules = load_rules(ROOT / "config" / "warning_rules.toml")
     now = dt.datetime.now().replace(second=0, microsecond=0)
     with engine.connect() as conn:
         counties = [c for c in queries.children(conn, queries.root_code(conn))["code"]]
         for county in counties:
-            table = evaluate(queries.indicator_table(conn, month_view(county, 202610, now.date()), now), rules)
+            table = warning_table(conn, month_view(county, 202610, now.date()), now, rules)  # as the page judges
             probs = problems(table[~table["is_total"]], rules)
             if len(probs):
                 return {**probs.iloc[0].to_dict(), "county": county}
