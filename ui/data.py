@@ -239,6 +239,21 @@ def evaluated(view: View, at: dt.datetime, version: int) -> pd.DataFrame:
     return EVALUATED.get(key, lambda: evaluate(indicator_table(view, at, version), current), pin=current)
 
 
+#: what pages draw from a view's data (plotly figures, styled tables), shared by every session of this process
+DRAWN = Memo(max_entries=512, ttl=600)
+
+
+def drawn(what: str, view: View, at: dt.datetime, version: int, make, *parts):
+    """``make()`` once per (database, view *with this user's scope*, minute, data version, rules, ``what``,
+    ``parts``): 事件办结's charts and 三色预警's coloured tables are built once per view and shared read-only by every
+    rerun and session, like the evaluated table. The scope is in the key, so one user's drawing (region names and
+    figures) is never handed to another; ``make`` reads through the scoped calls here, so outside the scope it
+    raises ScopeError as they do. ``parts``: whatever else the drawing depends on (a widget's choice)."""
+    current, _error = rules()
+    key = (database_url(), view.with_scope(session_scope()), at, version, id(current), what, *parts)
+    return DRAWN.get(key, make, pin=current)
+
+
 def show_rules_error() -> None:
     """A visible warning when the rules file is broken (the last good rules stay in force)."""
     current, error = rules()

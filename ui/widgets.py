@@ -146,6 +146,11 @@ def plot(fig, key: str | None = None, select: bool = False, on_select=None, args
     return _draw(styled(fig), key, select, on_select, args)
 
 
+def plot_styled(fig, key: str | None = None, select: bool = False, on_select=None, args: tuple = ()):
+    """:func:`plot` for a figure already :func:`styled` (a memoised one, ``ui.data.drawn``): drawn as it is."""
+    return _draw(fig, key, select, on_select, args)
+
+
 def styled(fig):
     """The house style of every chart (fonts, title, margins, legend on top); changes ``fig`` and returns it.
     Names, categories and labels from data are escaped here: text, never plotly markup."""
@@ -174,6 +179,29 @@ def colored(df: pd.DataFrame, colors: pd.DataFrame):
         out = colors.reindex(index=df.index, columns=df.columns)
         return out.map(lambda c: f"background-color: {c}; color: {text_color(c)}" if isinstance(c, str) and c else "")
     return df.style.apply(css, axis=None)
+
+
+def frozen(styler):
+    """``styler`` with its styles computed now, for a Styler that is memoised and drawn on every rerun.
+
+    st.dataframe calls the Styler's ``_compute()`` and ``_translate(False, False)`` on every run (the pandas HTML
+    machinery over every cell: most of a coloured table's cost). Here both run once and the instance answers
+    later calls with that result: the same ctx, the same translated dict, which Streamlit only reads. (The
+    instance stays a plain Styler, which is what st.dataframe recognises.) Any other ``_translate`` call
+    (``to_html``) runs as usual."""
+    from pandas.io.formats.style import Styler
+
+    styler._compute()
+    done = Styler._translate(styler, False, False)
+
+    def translate(sparse_index, sparse_columns, *args, **kwargs):
+        if (sparse_index, sparse_columns) == (False, False) and not args and not kwargs:
+            return done
+        return Styler._translate(styler, sparse_index, sparse_columns, *args, **kwargs)
+
+    styler._compute = lambda: styler
+    styler._translate = translate
+    return styler
 
 
 def picked_code(event) -> str | None:
@@ -414,7 +442,7 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
         (database_url(), id(table), view, mode, id(scale), height, id(rules)),
         lambda: _rank_figure(kids, mode, scale, height), pin=(table, scale, rules))
     wkey = f"{key}_{view.region}_{mode}"
-    _draw(fig, wkey, True, _on_bar_pick, (wkey, view, frozenset(df["code"])))
+    _draw(fig, wkey, True, on_bar_pick, (wkey, view, frozenset(df["code"])))
     _rank_caption(mode, indicator, t("map_rank_hint"))
 
 
@@ -447,8 +475,8 @@ def _rank_figure(kids: pd.DataFrame, mode: str, scale, height: int | None):
     return df, indicator, styled(fig)
 
 
-def _on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
-    """A bar tapped in the ranking: drill into its region (before the run)."""
+def on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
+    """A bar tapped in a ranking chart (customdata: the region code): drill into its region (before the run)."""
     code = picked_code(st.session_state.get(wkey))
     if code and code != view.region and code in codes:
         set_view(view.with_region(str(code)))
