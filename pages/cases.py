@@ -364,7 +364,7 @@ def children_ranking(view, at, version, table) -> None:
     indicator = st.selectbox(t("cases_rank_indicator"), list(INDICATORS), index=INDICATORS.index("closure_rate"),
                              format_func=label, key="cs_rank_ind")
     parts = data.drawn("cs_rank", view, at, version,
-                       lambda: ranking_parts(view, at, version, table, indicator, rules), indicator)
+                       lambda: ranking_parts(view, at, version, table, indicator, rules), indicator, rules_used=rules)
     if parts is None:
         st.info(t("cases_rank_none"))
         return

@@ -81,3 +81,23 @@ def test_drawn_parts_are_never_handed_across_scopes(small_sqlite, monkeypatch):
         data.drawn("test_dim", view, at, version, make)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_warnings_rerun_builds_nothing_again(site):
+    """三色预警: a rerun of the same month view sends the same coloured tables and history without building them."""
+    from ui import data
+    _engine, city, _county = site
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"region": city, "from": "2026-01-01", "to": "2026-10-31", "month": "2026-10"})
+    at.run()
+    at.switch_page("pages/warnings.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tables = [df.proto.arrow_data.styler.styles for df in at.dataframe]
+    assert sum(1 for s in tables if "background-color" in s) >= 3  # 平安报表, changes, 问题清单 (, 责任清单) coloured
+    made = data.DRAWN.misses
+    at.run()
+    assert not at.exception and data.DRAWN.misses == made
+    again = [df.proto.arrow_data.styler.styles for df in at.dataframe]
+    # the memoised tables come back as they were (same Styler, same uuid); the 督办 panel's is made per run
+    assert len(again) == len(tables) and sum(a == b and "background-color" in a for a, b in zip(again, tables)) >= 3

@@ -82,27 +82,39 @@ def warning_cells(kids: pd.DataFrame, shown: pd.DataFrame, rules) -> tuple[pd.Da
 def indicator_table(table: pd.DataFrame, view: View, key: str, rules=None) -> None:
     """Children with every indicator; selecting a row drills into it. ``table`` evaluated (analytics.warnings)
     and ``rules`` given: with each child's 综合预警 and its indicators' warning colours."""
-    kids = table[~table["is_total"]].reset_index(drop=True)
-    if kids.empty:
+    made = FIGURES.get((database_url(), id(table), "indicator_table", id(rules)),
+                       lambda: _indicator_body(table, rules), pin=(table, rules))
+    if made is None:
         st.info(t("no_children"))
         return
-    shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
-    codes = tuple(shown["code"])
-    cfg = column_config(shown.columns)
-    body = shown
-    if rules is not None and "overall" in kids.columns:
-        shown, colors, extra = warning_cells(kids, shown, rules)
-        cfg.update(extra)
-        body = colored(shown, colors)
+    body, columns, codes, warned = made
+    cfg = column_config(columns)
+    if warned:
+        cfg["overall_name"] = st.column_config.TextColumn(t("col_overall_level"), pinned=True)
     wkey = f"{key}_{view.region}"
     st.dataframe(body, column_config=cfg, hide_index=True,
-                 on_select=partial(_on_table_pick, wkey, codes, view), selection_mode="single-row",
+                 on_select=partial(on_row_pick, wkey, codes, view), selection_mode="single-row",
                  key=wkey, width="stretch")
     st.caption(t("drill_hint"))
 
 
-def _on_table_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
-    """A row tapped in the children's table: drill into it (before the run, so the tap is one run)."""
+def _indicator_body(table: pd.DataFrame, rules):
+    """(what indicator_table draws: the frame or a frozen Styler, its columns, the codes in row order, whether it
+    has warning colours), or None without children; made once per evaluated table (memoised in FIGURES)."""
+    kids = table[~table["is_total"]].reset_index(drop=True)
+    if kids.empty:
+        return None
+    shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
+    codes = tuple(shown["code"])
+    if rules is not None and "overall" in kids.columns:
+        shown, colors, _extra = warning_cells(kids, shown, rules)
+        return frozen(colored(shown, colors)), list(shown.columns), codes, True
+    return shown, list(shown.columns), codes, False
+
+
+def on_row_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
+    """A row tapped in a table of regions (``codes`` in its row order): drill into it (before the run, so the tap
+    is one run)."""
     event = st.session_state.get(wkey)
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(codes):
