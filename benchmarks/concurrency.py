@@ -69,7 +69,9 @@ def free_port() -> int:
 
 def start_server(url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    # the sign-in mode too (benchmarks/__init__.py sets YIPING_AUTH=off): without it a database other than the
+    # default one means local sign-in, and every session would measure the sign-in form instead of the pages
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "YIPING_AUTH": os.environ.get("YIPING_AUTH", "off")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
