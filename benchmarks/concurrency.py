@@ -12,6 +12,11 @@ The server's RSS is read from /proc/<pid>/status every few seconds. Sessions sta
 time (people do not tap in step). ``--walls``: sessions on the 大屏 page, rerun every ``--wall-refresh`` seconds
 (a whole run of the wall page, a little more than its fragment's refresh). ``--replicas N``: ``deploy/run`` with N
 replicas behind nginx, every session through nginx (new sessions go round-robin); RSS is the replicas' sum.
+
+Memory under long use: ``--session-minutes M`` closes each leader's session after M minutes and opens a new one
+(people come and go: a 30-minute run with M=5 opens and closes six sessions per leader), ``--rss-every S`` prints
+the RSS and the reruns every S seconds (``--series FILE`` also writes them as CSV), and ``--after S`` keeps the
+server up S seconds after the last session closed, sampling RSS: what closed sessions leave behind.
 """
 from __future__ import annotations
 
@@ -64,7 +69,9 @@ def free_port() -> int:
 
 def start_server(url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    # the sign-in mode too (benchmarks/__init__.py sets YIPING_AUTH=off): without it a database other than the
+    # default one means local sign-in, and every session would measure the sign-in form instead of the pages
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "YIPING_AUTH": os.environ.get("YIPING_AUTH", "off")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -99,20 +106,32 @@ async def rerun(ws, query: str, page: str = "") -> float:
 
 
 async def session(port: int, kids: dict, seed: int, stop_at: float, times: list, errors: list, period: str,
-                  think: tuple[float, float] = (0.5, 2.0)) -> None:
+                  think: tuple[float, float] = (0.5, 2.0), minutes: float = 0, stamps: list | None = None,
+                  opened: list | None = None) -> None:
+    """One leader tapping until ``stop_at``; ``minutes`` > 0: the session is closed after that long and a new one
+    opened (another person, or the same tablet reloaded)."""
     rnd = random.Random(seed)
     root = kids["root"][0]
+    first = True
     try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                      max_size=2 ** 27, open_timeout=60) as ws:
-            await rerun(ws, f"region={root}&{period}")
-            code = root
-            await asyncio.sleep(rnd.uniform(0, think[1]))  # people do not tap in step
-            while time.time() < stop_at:
-                children = kids.get(code)
-                code = rnd.choice(children) if children else root
-                times.append(await rerun(ws, f"region={code}&{period}"))
-                await asyncio.sleep(rnd.uniform(*think))  # a person reads before the next tap
+        while time.time() < stop_at:
+            until = min(stop_at, time.time() + minutes * 60) if minutes > 0 else stop_at
+            async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                          max_size=2 ** 27, open_timeout=60) as ws:
+                if opened is not None:
+                    opened.append(time.time())
+                await rerun(ws, f"region={root}&{period}")
+                code = root
+                if first:
+                    await asyncio.sleep(rnd.uniform(0, think[1]))  # people do not tap in step
+                    first = False
+                while time.time() < until:
+                    children = kids.get(code)
+                    code = rnd.choice(children) if children else root
+                    times.append(await rerun(ws, f"region={code}&{period}"))
+                    if stamps is not None:
+                        stamps.append(time.time())
+                    await asyncio.sleep(rnd.uniform(*think))  # a person reads before the next tap
     except Exception as exc:  # noqa: BLE001 - the benchmark records and goes on
         errors.append(repr(exc))
 
@@ -129,7 +148,7 @@ async def wall(port: int, root: str, seed: int, stop_at: float, times: list, err
             await asyncio.sleep(rnd.uniform(0, refresh))
             while time.time() < stop_at:
                 times.append(await rerun(ws, query, "wall"))
-                await asyncio.sleep(refresh)
+                await asyncio.sleep(max(0.0, min(refresh, stop_at - time.time())))
     except Exception as exc:  # noqa: BLE001
         errors.append(repr(exc))
 
@@ -174,16 +193,50 @@ async def run(args) -> int:
         errors: list[str] = []
         stop_at = time.time() + args.minutes * 60
         period = f"from={args.start}&to={args.end}"
+        stamps: list[float] = []
+        opened: list[float] = []
         tasks = [asyncio.create_task(session(port, kids, i, stop_at, times, errors, period,
-                                             (args.think_min, args.think_max))) for i in range(args.sessions)]
+                                             (args.think_min, args.think_max), args.session_minutes, stamps, opened))
+                 for i in range(args.sessions)]
         tasks += [asyncio.create_task(wall(port, kids["root"][0], 1000 + i, stop_at, wall_times, errors, args.end,
                                            args.wall_refresh)) for i in range(args.walls)]
         t0 = time.time()
+        series = []  # (seconds since start, RSS MB, sessions opened so far, leader reruns so far, p95 of the interval)
+        next_sample, seen = t0 + args.rss_every, 0
+
+        def sample(now: float) -> None:
+            nonlocal seen
+            window = sorted(times[seen:len(stamps)])
+            seen = len(stamps)
+            series.append((now - t0, sum(rss_mb(p) for p in pids), len(opened), len(stamps),
+                           pct(window, .95) if window else float("nan")))
+            if args.rss_every < 10 ** 8:
+                print(f"  {series[-1][0] / 60:5.1f} min  RSS {series[-1][1]:6.1f} MB  sessions opened "
+                      f"{series[-1][2]:4d}  reruns {series[-1][3]:6d}  p95 {series[-1][4]:6.0f} ms", flush=True)
+
         while not all(t.done() for t in tasks):
             await asyncio.sleep(5)
             rss.append(sum(rss_mb(p) for p in pids))
+            if time.time() >= next_sample:
+                sample(time.time())
+                next_sample += args.rss_every
         ordered = sorted(times)
         elapsed = time.time() - t0
+        after = []
+        if args.after > 0:  # every session closed: what is left after the server's disconnected-session TTL
+            end_all = time.time()
+            sample(end_all)
+            while time.time() - end_all < args.after:
+                await asyncio.sleep(min(30, args.after))
+                after.append((time.time() - end_all, sum(rss_mb(p) for p in pids)))
+                print(f"  all sessions closed {after[-1][0]:4.0f} s ago: RSS {after[-1][1]:.1f} MB", flush=True)
+        if args.series and series:
+            with open(args.series, "w") as f:
+                f.write("seconds,rss_mb,sessions_opened,reruns,p95_ms\n")
+                for row in series:
+                    f.write(",".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row) + "\n")
+                for secs, mb in after:
+                    f.write(f"{elapsed + secs:.1f},{mb:.1f},{len(opened)},{len(stamps)},\n")
         load1 = os.getloadavg()
         print(f"{args.sessions} sessions + {args.walls} walls, {args.minutes} min, think {args.think_min}-"
               f"{args.think_max} s, {args.replicas or 1} replica(s){' behind nginx' if args.replicas else ''}, "
@@ -195,7 +248,9 @@ async def run(args) -> int:
         if wall_times:
             w = sorted(wall_times)
             print(f"wall reruns: {len(w)}, p50 {statistics.median(w):.0f}, p95 {pct(w, .95):.0f} ms")
-        print(f"server RSS MB: start {rss[0]:.0f}, peak {max(rss):.0f}, end {rss[-1]:.0f}")
+        print(f"server RSS MB: start {rss[0]:.0f}, peak {max(rss):.0f}, end {rss[-1]:.0f}"
+              + (f"; {args.after:.0f} s after the last session closed {after[-1][1]:.0f}" if after else "")
+              + (f"; sessions opened {len(opened)}" if args.session_minutes else ""))
         if errors:
             print("first errors:", errors[:3])
     finally:
@@ -214,6 +269,11 @@ def main(argv=None) -> int:
     p.add_argument("--walls", type=int, default=0, help="sessions on 大屏 besides the leaders")
     p.add_argument("--wall-refresh", type=float, default=60, help="seconds between a wall's reruns")
     p.add_argument("--replicas", type=int, default=0, help="N replicas behind nginx (deploy/run); 0: one plain server")
+    p.add_argument("--session-minutes", type=float, default=0,
+                   help="close each leader's session after this long and open a new one (0: one session each)")
+    p.add_argument("--rss-every", type=float, default=10 ** 9, help="print RSS and reruns every this many seconds")
+    p.add_argument("--series", help="write the RSS series as CSV here")
+    p.add_argument("--after", type=float, default=0, help="seconds to keep sampling RSS after the last session closed")
     p.add_argument("--from", dest="start", default="2026-01-01")
     p.add_argument("--to", dest="end", default="2026-11-20")
     return asyncio.run(run(p.parse_args(argv)))

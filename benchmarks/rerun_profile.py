@@ -163,7 +163,9 @@ class Session:
         return sum(p["wall"] for p in passes) * 1000, sum(p["cpu"] for p in passes) * 1000
 
 
-async def run_page(name: str, path: list[str], args, port: int, folder: Path) -> dict:
+async def run_page(name: str, path: list[str], args, port: int, folder: Path, fresh: list[str] | None = None) -> dict:
+    """The rounds of one page; ``fresh``: the profiled round walks this other path (views not opened yet: where a
+    *new view* goes) instead of the same path again (where a revisit goes)."""
     import websockets
     page = PAGES[name]
     period = f"from={args.start}&to={args.end}"
@@ -178,7 +180,8 @@ async def run_page(name: str, path: list[str], args, port: int, folder: Path) ->
             if round_name == "profiled":
                 (folder / "profile").write_text(page)
             here = path[-1]
-            for code in path:
+            walk = fresh if round_name == "profiled" and fresh else path
+            for code in walk:
                 if round_name == "map tap":  # the same path by taps on the map: views are warm, as in "revisit"
                     wall, c = await s.tap(page, f"region={here}&{period}", pick=code)
                 else:
@@ -212,6 +215,8 @@ def main(argv=None) -> int:
     p.add_argument("--taps", type=int, default=16, help="views per round (drill path length)")
     p.add_argument("--top", type=int, default=18, help="functions listed per page")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile-new", action="store_true",
+                   help="profile views not opened yet (another drill path) instead of revisits")
     p.add_argument("--from", dest="start", default="2026-01-01")
     p.add_argument("--to", dest="end", default="2026-11-20")
     args = p.parse_args(argv)
@@ -220,6 +225,7 @@ def main(argv=None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="rerun-profile-"))
     (folder / "passes.jsonl").write_text("")
     path = drill_path(args.database_url, args.taps, args.seed)
+    fresh = drill_path(args.database_url, args.taps, args.seed + 1000) if args.profile_new else None
     proc, port = start_server(folder)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average: {load}; {args.taps} taps per round; {args.database_url.split('://')[0]}")
@@ -229,7 +235,7 @@ def main(argv=None) -> int:
     details = {}
     try:
         for name in args.pages:
-            res = asyncio.run(run_page(name, path, args, port, folder))
+            res = asyncio.run(run_page(name, path, args, port, folder, fresh))
             details[name] = res
             new, again = res["rounds"]["new view"], res["rounds"]["revisit"]
             cpu = {k: statistics.median(v) for k, v in res["cpu"].items()}
@@ -244,7 +250,10 @@ def main(argv=None) -> int:
     for name, res in details.items():
         base = statistics.median(res["rounds"]["revisit"])
         prof_ms = statistics.median(res["rounds"]["profiled"])
-        print(f"\n{name}: where a revisit's {base:.0f} ms go (profiled run {prof_ms:.0f} ms; cumulative, nested)")
+        if fresh:
+            base = statistics.median(res["rounds"]["new view"])
+        what = "a new view's" if fresh else "a revisit's"
+        print(f"\n{name}: where {what} {base:.0f} ms go (profiled run {prof_ms:.0f} ms; cumulative, nested)")
         print("| function | share of the run | ≈ ms of the unprofiled run |")
         print("| --- | ---: | ---: |")
         for label, _ms, share in res["top"]:

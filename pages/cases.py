@@ -1,5 +1,9 @@
 """事件办结: trend, category and source, ageing and the overdue list, closing times, resolution level and
-the ranking of the children for the current view. Draw only: data from ui.data, colours from the rules."""
+the ranking of the children for the current view. Draw only: data from ui.data, colours from the rules.
+
+Every chart (and the ranking's coloured table) is built once per view, minute, data version and rules and shared
+by every rerun and session (``ui.data.drawn``, keyed with the user's scope): building and validating six plotly
+figures was most of a rerun. The ``*_figure`` functions build; the section functions draw."""
 from __future__ import annotations
 
 import math
@@ -14,11 +18,11 @@ from data_access.breakdowns import RESOLUTION_LEVELS, duration_distribution, ran
 from data_access.codes import PREFIX_LEN, level_of
 from ui import data, fmt
 from ui.escape import md
-from ui.filters import active_view, set_view
+from ui.filters import active_view
 from ui.strings import PERCENT, UNITS, label, t
 from ui.widgets import (
-    CHART_BLUE, CHART_GREY, CHART_PINK, CHART_PURPLE, CHART_TEAL, breadcrumb, colored, columns, kpi_cards,
-    picked_code, plot,
+    CHART_BLUE, CHART_GREY, CHART_PINK, CHART_PURPLE, CHART_TEAL, breadcrumb, colored, columns, frozen, kpi_cards,
+    on_bar_pick, plot_styled, styled,
 )
 
 RANK_N = 5
@@ -60,6 +64,22 @@ def trend(view, at, version) -> None:
     st.subheader(t("cases_trend"))
     grain = st.segmented_control(t("cases_grain"), ["month", "week"], default="month", required=True,
                                  format_func=lambda g: t(f"cases_grain_{g}"), key="cs_grain")
+    fig, shown = data.drawn("cs_trend", view, at, version, lambda: trend_figure(view, at, version, grain), grain)
+    plot_styled(fig, key="cs_trend")
+    st.caption(t("cases_trend_note") + (t("cases_trend_note_week") if grain == "week" else ""))
+    with st.expander(t("cases_trend_table")):
+        cfg = {"period": st.column_config.TextColumn(t("cases_col_period")),
+               "days": st.column_config.NumberColumn(t("cases_col_days"))}
+        for c in shown.columns[1:]:
+            if c in PERCENT:
+                cfg[c] = st.column_config.NumberColumn(label(c), format="percent")
+            elif c != "days":
+                cfg[c] = st.column_config.NumberColumn(label(c, with_unit=True), format="localized")
+        st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch")
+
+
+def trend_figure(view, at, version, grain: str):
+    """(the styled trend figure, its table) of the view by month or week."""
     if grain == "week":
         series = data.weekly(view, at, version)
         x = [p.strftime("%m-%d") for p in series["period"]]
@@ -105,28 +125,26 @@ def trend(view, at, version) -> None:
                     showgrid=True, **percent_axis(y2_lo)),
         xaxis=dict(type="category", tickangle=-45 if dense else 0),
     )
-    plot(fig, key="cs_trend")
-    st.caption(t("cases_trend_note") + (t("cases_trend_note_week") if grain == "week" else ""))
-    with st.expander(t("cases_trend_table")):
-        cols = ["period", *(["days"] if grain == "week" else []), "received", "closed", "open", "overdue",
-                "closure_rate", "on_time_rate"]
-        shown = series[cols].assign(period=x)
-        cfg = {"period": st.column_config.TextColumn(t("cases_col_period")),
-               "days": st.column_config.NumberColumn(t("cases_col_days"))}
-        for c in cols[1:]:
-            if c in PERCENT:
-                cfg[c] = st.column_config.NumberColumn(label(c), format="percent")
-            elif c != "days":
-                cfg[c] = st.column_config.NumberColumn(label(c, with_unit=True), format="localized")
-        st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch")
+    cols = ["period", *(["days"] if grain == "week" else []), "received", "closed", "open", "overdue",
+            "closure_rate", "on_time_rate"]
+    return styled(fig), series[cols].assign(period=x)
 
 
 # --- category and source ---
 
-def dimension_chart(df: pd.DataFrame, column: str, title: str, key: str) -> None:
-    if df.empty:
+def dimension_chart(view, at, version, column: str, title: str, key: str) -> None:
+    fig = data.drawn("cs_dim", view, at, version,
+                     lambda: dimension_figure(data.by_dimension(view, column, at, version), column, title), column)
+    if fig is None:
         st.info(t("nothing"))
         return
+    plot_styled(fig, key=key)
+
+
+def dimension_figure(df: pd.DataFrame, column: str, title: str):
+    """Cases and 办结率 per category or source (styled), or None when there are none."""
+    if df.empty:
+        return None
     df = df.sort_values("received", ascending=True)
     labels = [t("cases_bar_label", count=f"{int(r):,}", rate=fmt.value("closure_rate", c))
               for r, c in zip(df["received"], df["closure_rate"])]
@@ -137,26 +155,64 @@ def dimension_chart(df: pd.DataFrame, column: str, title: str, key: str) -> None
                       xaxis=dict(title=label("received", with_unit=True), tickformat=",d",
                                  range=[0, float(df["received"].max()) * 1.7 or 1]),
                       yaxis=dict(title=None))
-    plot(fig, key=key)
+    return styled(fig)
 
 
 def breakdowns(view, at, version) -> None:
     st.subheader(t("cases_breakdown"))
     left, right = columns(2, key="cs_dims")
     with left:
-        dimension_chart(data.by_dimension(view, "category", at, version), "category", t("cases_by_category"), "cs_cat")
+        dimension_chart(view, at, version, "category", t("cases_by_category"), "cs_cat")
     with right:
-        dimension_chart(data.by_dimension(view, "source", at, version), "source", t("cases_by_source"), "cs_src")
+        dimension_chart(view, at, version, "source", t("cases_by_source"), "cs_src")
 
 
 # --- open cases: ageing and the overdue list ---
 
 def open_cases(view, at, version, total) -> None:
     st.subheader(t("cases_open_section"))
-    age = data.ageing(view, at, version)
-    if not age["open"].sum():
+    fig = data.drawn("cs_age", view, at, version, lambda: ageing_figure(data.ageing(view, at, version)))
+    if fig is None:
         st.info(t("cases_no_open"))
         return
+    plot_styled(fig, key="cs_age")
+    st.caption(t("cases_ageing_note", time=at.strftime("%Y-%m-%d %H:%M")))
+
+    n_overdue = int(total["overdue"])
+    if not n_overdue:
+        st.info(t("cases_no_overdue"))
+        return
+    shown = data.drawn("cs_overdue", view, at, version, lambda: overdue_rows(view, at, version))
+    st.markdown(f"**{t('cases_overdue_list', n=len(shown), total=f'{n_overdue:,}')}**")
+    cfg = {"id": st.column_config.TextColumn(t("cases_col_id")),
+           "category": st.column_config.TextColumn(t("cases_col_category")),
+           "source": st.column_config.TextColumn(t("cases_col_source")),
+           "status": st.column_config.TextColumn(t("cases_col_status")),
+           "reported_at": st.column_config.DatetimeColumn(t("cases_col_reported"), format="YYYY-MM-DD HH:mm"),
+           "deadline": st.column_config.DatetimeColumn(t("cases_col_deadline"), format="YYYY-MM-DD HH:mm"),
+           "days_overdue": st.column_config.NumberColumn(t("cases_col_days_overdue"), format="%.1f"),
+           "handling_unit": st.column_config.TextColumn(t("cases_col_unit")),
+           "is_major": st.column_config.CheckboxColumn(t("cases_col_major")),
+           "grid": st.column_config.TextColumn(t("cases_col_grid"))}
+    for lv in ("county", "township", "village"):
+        cfg[lv] = st.column_config.TextColumn(t(f"level_{lv}"))
+    st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch", key=f"cs_overdue_{view.region}")
+
+
+def overdue_rows(view, at, version) -> pd.DataFrame:
+    """The overdue list as shown: the places below the view, statuses in words (承办单位 already masked)."""
+    rows = data.overdue_list(view, at, version, OVERDUE_N)
+    view_depth = PREFIX_LEN[level_of(view.region)]
+    places = [lv for lv in ("county", "township", "village", "grid") if PREFIX_LEN[lv] > view_depth]
+    cols = ["id", *places, "category", "source", "status", "reported_at", "deadline", "days_overdue", "handling_unit",
+            "is_major"]
+    return rows[cols].assign(status=rows["status"].map(lambda s: t(f"status_{s}")))
+
+
+def ageing_figure(age: pd.DataFrame):
+    """Open cases by age, overdue apart (styled), or None when nothing is open."""
+    if not age["open"].sum():
+        return None
     names = [t(f"cases_age_{i}") for i in age["age"]]
     fresh = age["open"] - age["overdue"]
     fig = go.Figure()
@@ -171,33 +227,7 @@ def open_cases(view, at, version, total) -> None:
     fig.update_layout(title=t("cases_ageing"), barmode="stack", height=380,
                       yaxis=dict(title=label("open", with_unit=True), range=[0, top * 1.25], tickformat=",d"),
                       xaxis=dict(type="category"))
-    plot(fig, key="cs_age")
-    st.caption(t("cases_ageing_note", time=at.strftime("%Y-%m-%d %H:%M")))
-
-    n_overdue = int(total["overdue"])
-    if not n_overdue:
-        st.info(t("cases_no_overdue"))
-        return
-    rows = data.overdue_list(view, at, version, OVERDUE_N)
-    st.markdown(f"**{t('cases_overdue_list', n=len(rows), total=f'{n_overdue:,}')}**")
-    view_depth = PREFIX_LEN[level_of(view.region)]
-    places = [lv for lv in ("county", "township", "village", "grid") if PREFIX_LEN[lv] > view_depth]
-    cols = ["id", *places, "category", "source", "status", "reported_at", "deadline", "days_overdue", "handling_unit",
-            "is_major"]
-    shown = rows[cols].assign(status=rows["status"].map(lambda s: t(f"status_{s}")))
-    cfg = {"id": st.column_config.TextColumn(t("cases_col_id")),
-           "category": st.column_config.TextColumn(t("cases_col_category")),
-           "source": st.column_config.TextColumn(t("cases_col_source")),
-           "status": st.column_config.TextColumn(t("cases_col_status")),
-           "reported_at": st.column_config.DatetimeColumn(t("cases_col_reported"), format="YYYY-MM-DD HH:mm"),
-           "deadline": st.column_config.DatetimeColumn(t("cases_col_deadline"), format="YYYY-MM-DD HH:mm"),
-           "days_overdue": st.column_config.NumberColumn(t("cases_col_days_overdue"), format="%.1f"),
-           "handling_unit": st.column_config.TextColumn(t("cases_col_unit")),
-           "is_major": st.column_config.CheckboxColumn(t("cases_col_major")),
-           "grid": st.column_config.TextColumn(t("cases_col_grid"))}
-    for lv in ("county", "township", "village"):
-        cfg[lv] = st.column_config.TextColumn(t(f"level_{lv}"))
-    st.dataframe(shown, column_config=cfg, hide_index=True, width="stretch", key=f"cs_overdue_{view.region}")
+    return styled(fig)
 
 
 # --- closing times and resolution level ---
@@ -214,39 +244,46 @@ def duration_label(i: int) -> str:
     return t("cases_dur_days", lo=f"{lo / 24:g}", hi=f"{hi / 24:g}")
 
 
-def closing(view, version, total) -> None:
+def closing(view, at, version, total) -> None:
     st.subheader(t("cases_close_section"))
     left, right = columns([3, 2], key="cs_close")
+    durations, levels = data.drawn("cs_close", view, at, version, lambda: closing_figures(view, version, total))
     with left:
-        dist = duration_distribution(total)
-        names = [duration_label(i) for i in dist["cls"]]
-        text = [f"{c:,}<br>{s * 100:.1f}%" if c else "" for c, s in zip(dist["count"], dist["share"].fillna(0))]
-        fig = go.Figure(go.Bar(x=names, y=dist["count"], marker_color=CHART_TEAL, text=text, textposition="outside",
-                               cliponaxis=False, textfont=dict(color=LABEL),
-                               hovertemplate=t("cases_hover_x", what="", unit=UNITS["closed"])))
-        fig.update_layout(title=t("cases_durations"), height=420, showlegend=False,
-                          yaxis=dict(title=label("closed", with_unit=True), tickformat=",d",
-                                     range=[0, max(1, int(dist["count"].max())) * 1.3]),
-                          xaxis=dict(type="category", tickangle=-45))
-        plot(fig, key="cs_dur")
+        plot_styled(durations, key="cs_dur")
         st.caption(t("cases_durations_note", median=fmt.value("median_close_hours", total["median_close_hours"]),
                      mean=fmt.value("mean_close_hours", total["mean_close_hours"])))
     with right:
-        res = data.resolution_levels(view, version)
-        names = [t("cases_res_level", level=lv) if lv in RESOLUTION_LEVELS else (lv or t("cases_res_other"))
-                 for lv in res["level"]]
-        colors = [CHART_TEAL if lv in LOCAL_LEVELS else CHART_GREY for lv in res["level"]]
-        text = [t("cases_share_label", count=f"{c:,}", share=fmt.value("closure_rate", s))
-                for c, s in zip(res["closed"], res["share"])]
-        fig = go.Figure(go.Bar(x=res["closed"], y=names, orientation="h", marker_color=colors, text=text,
-                               textposition="outside", cliponaxis=False, textfont=dict(color=LABEL),
-                               hovertemplate=t("cases_hover_y", unit=UNITS["closed"])))
-        fig.update_layout(title=t("cases_resolution"), height=420, showlegend=False,
-                          xaxis=dict(title=label("closed", with_unit=True), tickformat=",d",
-                                     range=[0, max(1, int(res["closed"].max())) * 1.8]),
-                          yaxis=dict(autorange="reversed"))
-        plot(fig, key="cs_res")
+        plot_styled(levels, key="cs_res")
         st.caption(t("cases_resolution_note", rate=fmt.value("local_rate", total["local_rate"])))
+
+
+def closing_figures(view, version, total):
+    """(closing times, resolution levels): both styled."""
+    dist = duration_distribution(total)
+    names = [duration_label(i) for i in dist["cls"]]
+    text = [f"{c:,}<br>{s * 100:.1f}%" if c else "" for c, s in zip(dist["count"], dist["share"].fillna(0))]
+    fig = go.Figure(go.Bar(x=names, y=dist["count"], marker_color=CHART_TEAL, text=text, textposition="outside",
+                           cliponaxis=False, textfont=dict(color=LABEL),
+                           hovertemplate=t("cases_hover_x", what="", unit=UNITS["closed"])))
+    fig.update_layout(title=t("cases_durations"), height=420, showlegend=False,
+                      yaxis=dict(title=label("closed", with_unit=True), tickformat=",d",
+                                 range=[0, max(1, int(dist["count"].max())) * 1.3]),
+                      xaxis=dict(type="category", tickangle=-45))
+    durations = styled(fig)
+    res = data.resolution_levels(view, version)
+    names = [t("cases_res_level", level=lv) if lv in RESOLUTION_LEVELS else (lv or t("cases_res_other"))
+             for lv in res["level"]]
+    colors = [CHART_TEAL if lv in LOCAL_LEVELS else CHART_GREY for lv in res["level"]]
+    text = [t("cases_share_label", count=f"{c:,}", share=fmt.value("closure_rate", s))
+            for c, s in zip(res["closed"], res["share"])]
+    fig = go.Figure(go.Bar(x=res["closed"], y=names, orientation="h", marker_color=colors, text=text,
+                           textposition="outside", cliponaxis=False, textfont=dict(color=LABEL),
+                           hovertemplate=t("cases_hover_y", unit=UNITS["closed"])))
+    fig.update_layout(title=t("cases_resolution"), height=420, showlegend=False,
+                      xaxis=dict(title=label("closed", with_unit=True), tickformat=",d",
+                                 range=[0, max(1, int(res["closed"].max())) * 1.8]),
+                      yaxis=dict(autorange="reversed"))
+    return durations, styled(fig)
 
 
 # --- ranking of the children ---
@@ -262,7 +299,8 @@ def rank_axis(ranked: pd.DataFrame, indicator: str) -> dict:
     return dict(range=[0, hi * 1.9 or 1])
 
 
-def rank_chart(part: pd.DataFrame, indicator: str, rules, title: str, key: str, view, xaxis: dict) -> None:
+def rank_figure(part: pd.DataFrame, indicator: str, rules, title: str, xaxis: dict):
+    """Children ranked on ``indicator`` as bars in their warning colours (styled); customdata: the region code."""
     values = [chart_value(indicator, v) for v in part["value"]]
     labels = []
     for v, p in zip(part["value"], part["previous"]):
@@ -277,11 +315,44 @@ def rank_chart(part: pd.DataFrame, indicator: str, rules, title: str, key: str, 
     fig.update_layout(title=title, height=max(240, 50 * len(part) + 100), showlegend=False,
                       xaxis=dict(title=label(indicator, with_unit=True), **xaxis),
                       yaxis=dict(autorange="reversed", title=None))
-    event = plot(fig, key=f"{key}_{view.region}_{indicator}", select=True)
-    code = picked_code(event)
-    if code and code != view.region:
-        set_view(view.with_region(code))
-        st.rerun()
+    return styled(fig)
+
+
+def rank_chart(fig, codes: frozenset, key: str, view, indicator: str) -> None:
+    """A ranking chart; a tap on a bar drills into its region (in the callback, before the run: one run a tap)."""
+    wkey = f"{key}_{view.region}_{indicator}"
+    plot_styled(fig, key=wkey, select=True, on_select=on_bar_pick, args=(wkey, view, codes))
+
+
+def ranking_parts(view, at, version, table, indicator: str, rules):
+    """(charts as (figure, codes, key), the coloured table as a frozen Styler, its rows), or None when fewer
+    than two children can be ranked."""
+    before = data.indicator_table(view.previous(), at, version)
+    ranked = ranking(table, before, indicator, rules.min_cases)
+    if len(ranked) < 2:
+        return None
+    axis = rank_axis(ranked, indicator)
+
+    def title(which: str) -> str:
+        return t("cases_rank_title", which=which, indicator=label(indicator), unit=UNITS.get(indicator, ""))
+
+    if len(ranked) <= 2 * RANK_N:
+        parts = [(ranked, t("cases_rank_all", n=len(ranked)), "cs_rank_all")]
+    else:
+        parts = [(ranked.head(RANK_N), t("cases_rank_best", n=RANK_N), "cs_rank_best"),
+                 (ranked.tail(RANK_N), t("cases_rank_worst", n=RANK_N), "cs_rank_worst")]
+    charts = [(rank_figure(part, indicator, rules, title(which), axis), frozenset(part["code"]), key)
+              for part, which, key in parts]
+    shown = pd.DataFrame({
+        "rank": ranked["rank"], "name": ranked["name"],
+        "value": [fmt.value(indicator, v) for v in ranked["value"]],
+        "previous": [fmt.value(indicator, v) for v in ranked["previous"]],
+        "change": [fmt.delta(indicator, v, p) or fmt.DASH for v, p in zip(ranked["value"], ranked["previous"])],
+        "previous_rank": ranked["previous_rank"], "rank_change": ranked["rank_change"],
+        "level": [level_name(rules, lv) for lv in ranked["level"]],
+    })
+    colors = pd.DataFrame({"level": [level_color(rules, lv) for lv in ranked["level"]]}, index=shown.index)
+    return charts, frozen(colored(shown, colors)), len(ranked)
 
 
 def children_ranking(view, at, version, table) -> None:
@@ -292,37 +363,20 @@ def children_ranking(view, at, version, table) -> None:
     rules, _error = data.rules()
     indicator = st.selectbox(t("cases_rank_indicator"), list(INDICATORS), index=INDICATORS.index("closure_rate"),
                              format_func=label, key="cs_rank_ind")
-    before = data.indicator_table(view.previous(), at, version)
-    ranked = ranking(table, before, indicator, rules.min_cases)
-    if len(ranked) < 2:
+    parts = data.drawn("cs_rank", view, at, version,
+                       lambda: ranking_parts(view, at, version, table, indicator, rules), indicator, rules_used=rules)
+    if parts is None:
         st.info(t("cases_rank_none"))
         return
-    axis = rank_axis(ranked, indicator)
-
-    def title(which: str) -> str:
-        return t("cases_rank_title", which=which, indicator=label(indicator), unit=UNITS.get(indicator, ""))
-
-    if len(ranked) <= 2 * RANK_N:
-        rank_chart(ranked, indicator, rules, title(t("cases_rank_all", n=len(ranked))), "cs_rank_all", view, axis)
+    charts, body, n = parts
+    if len(charts) == 1:
+        rank_chart(*charts[0], view, indicator)
     else:
-        left, right = columns(2, key="cs_rank")
-        with left:
-            rank_chart(ranked.head(RANK_N), indicator, rules, title(t("cases_rank_best", n=RANK_N)), "cs_rank_best",
-                       view, axis)
-        with right:
-            rank_chart(ranked.tail(RANK_N), indicator, rules, title(t("cases_rank_worst", n=RANK_N)), "cs_rank_worst",
-                       view, axis)
+        for place, chart in zip(columns(2, key="cs_rank"), charts):
+            with place:
+                rank_chart(*chart, view, indicator)
     st.caption(t("cases_rank_note", min=rules.min_cases))
-    with st.expander(t("cases_rank_table", n=len(ranked))):
-        shown = pd.DataFrame({
-            "rank": ranked["rank"], "name": ranked["name"],
-            "value": [fmt.value(indicator, v) for v in ranked["value"]],
-            "previous": [fmt.value(indicator, v) for v in ranked["previous"]],
-            "change": [fmt.delta(indicator, v, p) or fmt.DASH for v, p in zip(ranked["value"], ranked["previous"])],
-            "previous_rank": ranked["previous_rank"], "rank_change": ranked["rank_change"],
-            "level": [level_name(rules, lv) for lv in ranked["level"]],
-        })
-        colors = pd.DataFrame({"level": [level_color(rules, lv) for lv in ranked["level"]]}, index=shown.index)
+    with st.expander(t("cases_rank_table", n=n)):
         cfg = {"rank": st.column_config.NumberColumn(t("cases_col_rank")),
                "name": st.column_config.TextColumn(t("col_name")),
                "value": st.column_config.TextColumn(t("cases_col_value")),
@@ -331,7 +385,7 @@ def children_ranking(view, at, version, table) -> None:
                "previous_rank": st.column_config.NumberColumn(t("cases_col_prev_rank"), format="%d"),
                "rank_change": st.column_config.NumberColumn(t("cases_col_rank_change"), format="%+d"),
                "level": st.column_config.TextColumn(t("cases_col_level"))}
-        st.dataframe(colored(shown, colors), column_config=cfg, hide_index=True, width="stretch")
+        st.dataframe(body, column_config=cfg, hide_index=True, width="stretch")
 
 
 # --- the page ---
@@ -353,5 +407,5 @@ else:
     trend(view, at, version)
     breakdowns(view, at, version)
     open_cases(view, at, version, total)
-    closing(view, version, total)
+    closing(view, at, version, total)
     children_ranking(view, at, version, table)

@@ -1,9 +1,15 @@
 """三色预警 (平安报表): for a chosen month, every child region's indicators in the warning colours, counts per
 colour, month-over-month and year-over-year change, the problem list, the responsibility list and a 12-month
-colour history. Draw only: data from ui.data, colours and thresholds only from the rules file."""
+colour history. Draw only: data from ui.data, colours and thresholds only from the rules file.
+
+The coloured tables (pandas Stylers, computed once: ``ui.widgets.frozen``) and the history chart are built once
+per month view, minute, data version and rules and shared by every rerun and session (``ui.data.drawn``, keyed
+with the user's scope): the Styler and the Arrow of five coloured tables were most of a rerun. The ``*_table`` and
+``*_figure`` functions build; the section functions draw."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,10 +19,11 @@ from analytics.warnings import level_color, level_counts, level_name, problems
 from data_access.breakdowns import month_list, month_view, shift_month as shift
 from ui import data, fmt
 from ui.escape import md
-from ui.filters import active_view, set_view
+from ui.filters import active_view
 from ui.duban import problems_panel
 from ui.strings import PERCENT, UNITS, label, t
-from ui.widgets import breadcrumb, colored, level_cards, plot, sample_marks, table_height
+from ui.widgets import (breadcrumb, colored, frozen, level_cards, on_row_pick, plot_styled, sample_marks, styled,
+                        table_height)
 
 MONTH_PARAM = "month"
 
@@ -69,8 +76,24 @@ def counts(kids: pd.DataFrame, prev_kids: pd.DataFrame, rules) -> None:
 
 # --- the report table (平安报表) ---
 
-def report(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules, view) -> None:
+def report(this, at, version, kinds, rules, view) -> None:
     st.subheader(t("warn_report"))
+    body, codes, n = data.drawn("wn_report", this, at, version, lambda: report_table(*kinds, rules), rules_used=rules)
+    cfg = {"name": st.column_config.TextColumn(t("col_name"), pinned=True),
+           "overall": st.column_config.TextColumn(t("warn_col_overall"), width="small"),
+           "prev": st.column_config.TextColumn(t("warn_col_prev"), width="small"),
+           "year": st.column_config.TextColumn(t("warn_col_year"), width="small"),
+           "received": st.column_config.TextColumn(label("received", with_unit=True), width="small")}
+    for ind in rules.indicators:
+        cfg[ind.key] = st.column_config.TextColumn(header(ind))
+    wkey = f"wn_report_{view.region}"
+    st.dataframe(body, column_config=cfg, hide_index=True, width="stretch", height=table_height(n),
+                 on_select=partial(on_row_pick, wkey, codes, view), selection_mode="single-row", key=wkey)
+    st.caption(t("warn_report_note") + t("drill_hint"))
+
+
+def report_table(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules):
+    """(the 平安报表 as a frozen Styler, the children's codes in its row order, its rows)."""
     prev_overall = dict(zip(prev_kids["code"], prev_kids["overall"]))
     year_overall = dict(zip(year_kids["code"], year_kids["overall"]))
     shown = pd.DataFrame({
@@ -85,25 +108,10 @@ def report(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame,
         "prev": [level_color(rules, prev_overall.get(c)) for c in kids["code"]],
         "year": [level_color(rules, year_overall.get(c)) for c in kids["code"]],
     })
-    cfg = {"name": st.column_config.TextColumn(t("col_name"), pinned=True),
-           "overall": st.column_config.TextColumn(t("warn_col_overall"), width="small"),
-           "prev": st.column_config.TextColumn(t("warn_col_prev"), width="small"),
-           "year": st.column_config.TextColumn(t("warn_col_year"), width="small"),
-           "received": st.column_config.TextColumn(label("received", with_unit=True), width="small")}
     for ind in rules.indicators:
         shown[ind.key] = [fmt.value(ind.key, v) for v in kids[ind.key]]
         colors[ind.key] = [level_color(rules, i) for i in kids[f"level_{ind.key}"]]
-        cfg[ind.key] = st.column_config.TextColumn(header(ind))
-    event = st.dataframe(colored(shown, colors), column_config=cfg, hide_index=True, width="stretch",
-                         height=table_height(len(shown)), on_select="rerun", selection_mode="single-row",
-                         key=f"wn_report_{view.region}")
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        code = kids.iloc[rows[0]]["code"]
-        if code != view.region:
-            set_view(view.with_region(code))
-            st.rerun()
-    st.caption(t("warn_report_note") + t("drill_hint"))
+    return frozen(colored(shown, colors)), tuple(kids["code"]), len(shown)
 
 
 def small_names(kids: pd.DataFrame) -> list[str]:
@@ -112,11 +120,23 @@ def small_names(kids: pd.DataFrame) -> list[str]:
     return [f"{n}（{m}）" if m else n for n, m in zip(kids["name"], marks)]
 
 
-def changes(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules) -> None:
+def changes(this, at, version, kinds, rules) -> None:
     st.subheader(t("warn_changes"))
     keys = [i.key for i in rules.indicators]
     names = {i.key: i.name for i in rules.indicators}
     ind = st.selectbox(t("warn_change_indicator"), keys, format_func=names.get, key="wn_change_ind")
+    body, n = data.drawn("wn_changes", this, at, version, lambda: changes_table(*kinds, rules, ind), ind,
+                         rules_used=rules)
+    cfg = {"name": st.column_config.TextColumn(t("col_name")), "this": st.column_config.TextColumn(t("warn_col_this")),
+           "prev": st.column_config.TextColumn(t("warn_col_prev_value")),
+           "mom": st.column_config.TextColumn(t("warn_col_mom")),
+           "year": st.column_config.TextColumn(t("warn_col_year_value")),
+           "yoy": st.column_config.TextColumn(t("warn_col_yoy"))}
+    st.dataframe(body, column_config=cfg, hide_index=True, width="stretch", height=table_height(n))
+
+
+def changes_table(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame, rules, ind: str):
+    """(month-over-month and year-over-year of ``ind`` per child as a frozen Styler, its rows)."""
     prev = prev_kids.set_index("code")
     year = year_kids.set_index("code")
     rows, colors = [], []
@@ -132,13 +152,7 @@ def changes(kids: pd.DataFrame, prev_kids: pd.DataFrame, year_kids: pd.DataFrame
                        "prev": level_color(rules, None if p is None else p[f"level_{ind}"]),
                        "year": level_color(rules, None if y is None else y[f"level_{ind}"])})
     shown = pd.DataFrame(rows)
-    cfg = {"name": st.column_config.TextColumn(t("col_name")), "this": st.column_config.TextColumn(t("warn_col_this")),
-           "prev": st.column_config.TextColumn(t("warn_col_prev_value")),
-           "mom": st.column_config.TextColumn(t("warn_col_mom")),
-           "year": st.column_config.TextColumn(t("warn_col_year_value")),
-           "yoy": st.column_config.TextColumn(t("warn_col_yoy"))}
-    st.dataframe(colored(shown, pd.DataFrame(colors, index=shown.index)), column_config=cfg, hide_index=True,
-                 width="stretch", height=table_height(len(shown)))
+    return frozen(colored(shown, pd.DataFrame(colors, index=shown.index))), len(shown)
 
 
 # --- problem list and responsibility list ---
@@ -169,12 +183,29 @@ def value_text(key: str, value, judged) -> str:
     return shown if by == shown or pd.isna(judged) else t("fair_judged", value=shown, judged=by)
 
 
-def problem_list(kids: pd.DataFrame, rules) -> pd.DataFrame:
-    probs = problems(kids, rules)
+def problem_list(this, at, version, kids: pd.DataFrame, rules) -> pd.DataFrame:
+    probs, body = data.drawn("wn_problems", this, at, version, lambda: problem_table(kids, rules), rules_used=rules)
     st.subheader(t("warn_problems", n=len(probs)))
-    if probs.empty:
+    if body is None:
         st.success(t("warn_no_problems"))
         return probs
+    cfg = {"name": st.column_config.TextColumn(t("warn_col_region")),
+           "indicator": st.column_config.TextColumn(t("warn_col_indicator")),
+           "value": st.column_config.TextColumn(t("warn_col_value")),
+           "level": st.column_config.TextColumn(t("warn_col_level")),
+           "threshold": st.column_config.TextColumn(t("warn_col_threshold")),
+           "gap": st.column_config.TextColumn(t("warn_col_gap"))}
+    st.dataframe(body, column_config=cfg, hide_index=True, width="stretch", key="wn_problems",
+                 height=table_height(len(probs), 20))
+    st.caption(t("warn_problems_note"))
+    return probs
+
+
+def problem_table(kids: pd.DataFrame, rules):
+    """(the problems (analytics.warnings.problems), the 问题清单 as a frozen Styler or None when there are none)."""
+    probs = problems(kids, rules)
+    if probs.empty:
+        return probs, None
     rule = {i.key: i for i in rules.indicators}
     shown = pd.DataFrame({
         "name": probs["name"], "indicator": probs["indicator_name"],
@@ -184,24 +215,31 @@ def problem_list(kids: pd.DataFrame, rules) -> pd.DataFrame:
         "gap": [gap_text(rule[k], g) for k, g in zip(probs["indicator"], probs["gap"])],
     })
     colors = pd.DataFrame({"level": probs["color"]}, index=shown.index)
-    cfg = {"name": st.column_config.TextColumn(t("warn_col_region")),
-           "indicator": st.column_config.TextColumn(t("warn_col_indicator")),
-           "value": st.column_config.TextColumn(t("warn_col_value")),
-           "level": st.column_config.TextColumn(t("warn_col_level")),
-           "threshold": st.column_config.TextColumn(t("warn_col_threshold")),
-           "gap": st.column_config.TextColumn(t("warn_col_gap"))}
-    st.dataframe(colored(shown, colors), column_config=cfg, hide_index=True, width="stretch", key="wn_problems",
-                 height=table_height(len(shown), 20))
-    st.caption(t("warn_problems_note"))
-    return probs
+    return probs, frozen(colored(shown, colors))
 
 
-def duty(kids: pd.DataFrame, probs: pd.DataFrame, rules, code: str, version: int) -> None:
-    flagged = kids[kids["overall"] > 0].sort_values(["overall", "code"], ascending=[False, True])
-    st.subheader(t("warn_duty", n=len(flagged)))
-    if flagged.empty:
+def duty(this, at, version, kids: pd.DataFrame, probs: pd.DataFrame, rules) -> None:
+    body, n = data.drawn("wn_duty", this, at, version, lambda: duty_table(kids, probs, rules, this.region, version),
+                         rules_used=rules)
+    st.subheader(t("warn_duty", n=n))
+    if body is None:
         st.success(t("warn_no_duty"))
         return
+    cfg = {"name": st.column_config.TextColumn(t("warn_col_region")),
+           "overall": st.column_config.TextColumn(t("warn_col_overall")),
+           "issues": st.column_config.TextColumn(t("warn_col_issues")),
+           "unit": st.column_config.TextColumn(t("warn_col_unit")),
+           "person": st.column_config.TextColumn(t("warn_col_person")),
+           "phone": st.column_config.TextColumn(t("warn_col_phone"))}
+    st.dataframe(body, column_config=cfg, hide_index=True, width="stretch", key="wn_duty", height=table_height(n))
+    st.caption(t("warn_duty_note"))
+
+
+def duty_table(kids: pd.DataFrame, probs: pd.DataFrame, rules, code: str, version: int):
+    """(the 责任清单 of the flagged children as a frozen Styler or None when none is flagged, its rows)."""
+    flagged = kids[kids["overall"] > 0].sort_values(["overall", "code"], ascending=[False, True])
+    if flagged.empty:
+        return None, 0
     issues = {}
     for c, g in probs.groupby("code", sort=False):
         issues[c] = t("warn_sep").join(t("warn_issue", indicator=n, level=lv)
@@ -216,25 +254,25 @@ def duty(kids: pd.DataFrame, probs: pd.DataFrame, rules, code: str, version: int
         "phone": [people["duty_phone"].get(c) for c in flagged["code"]],
     })
     colors = pd.DataFrame({"overall": [level_color(rules, i) for i in flagged["overall"]]}, index=shown.index)
-    cfg = {"name": st.column_config.TextColumn(t("warn_col_region")),
-           "overall": st.column_config.TextColumn(t("warn_col_overall")),
-           "issues": st.column_config.TextColumn(t("warn_col_issues")),
-           "unit": st.column_config.TextColumn(t("warn_col_unit")),
-           "person": st.column_config.TextColumn(t("warn_col_person")),
-           "phone": st.column_config.TextColumn(t("warn_col_phone"))}
-    st.dataframe(colored(shown, colors), column_config=cfg, hide_index=True, width="stretch", key="wn_duty",
-                 height=table_height(len(shown)))
-    st.caption(t("warn_duty_note"))
+    return frozen(colored(shown, colors)), len(shown)
 
 
 # --- 12-month colour history ---
 
-def history(code: str, month: int, at, version: int, today: dt.date, rules) -> None:
+def history(this, code: str, month: int, at, version: int, today: dt.date, rules) -> None:
+    st.subheader(t("warn_history_section"))
+    fig = data.drawn("wn_history", this, at, version, lambda: history_figure(code, month, at, version, today, rules),
+                     rules_used=rules)
+    plot_styled(fig, key=f"wn_history_{code}_{month}")
+    st.caption(t("warn_history_note", worst=rules.levels[-1].name, no_data=rules.no_data.name))
+
+
+def history_figure(code: str, month: int, at, version: int, today: dt.date, rules):
+    """The children's overall colour in each of the 12 months up to ``month`` (a styled heatmap)."""
     hist = data.history_evaluated(code, month, at, version, today)
     months = month_list(shift(month, -11), month)
     worst = len(rules.levels) - 1
     worst_name = rules.levels[-1].name
-    st.subheader(t("warn_history_section"))
     grid = hist.pivot_table(index=["code", "name"], columns="month", values="overall", aggfunc="first")
     grid = grid.reindex(columns=months).fillna(-1).astype(int)
     # Chronic trouble first: most months at the worst level, then at the next-worst, …, then by code.
@@ -261,8 +299,7 @@ def history(code: str, month: int, at, version: int, today: dt.date, rules) -> N
     fig.update_layout(title=t("warn_history", first=xlabels[0], last=xlabels[-1]),
                       height=max(260, 30 * len(ylabels) + 110), yaxis=dict(autorange="reversed", type="category"),
                       xaxis=dict(type="category", side="top"), margin=dict(l=10, r=10, t=80, b=10))
-    plot(fig, key=f"wn_history_{code}_{month}")
-    st.caption(t("warn_history_note", worst=worst_name, no_data=rules.no_data.name))
+    return styled(fig)
 
 
 def rules_box(rules) -> None:
@@ -295,6 +332,15 @@ def rules_box(rules) -> None:
             st.caption(t("warn_overrides", items=items))
 
 
+def children_of(this, at, version):
+    """(this month's children worst first, last month's, a year ago's): evaluated, without the total row."""
+    now = data.evaluated(this, at, version)
+    prev = data.evaluated(this.previous(), at, version)
+    year = data.evaluated(this.year_ago(), at, version)
+    kids, prev_kids, year_kids = (df[~df["is_total"]].reset_index(drop=True) for df in (now, prev, year))
+    return kids.sort_values(["overall", "code"], ascending=[False, True], ignore_index=True), prev_kids, year_kids
+
+
 # --- the page ---
 
 view = active_view()
@@ -312,11 +358,8 @@ if span is None:
 else:
     month = pick_month(span, today)
     this = month_view(view.region, month, today)
-    now = data.evaluated(this, at, version)
-    prev = data.evaluated(this.previous(), at, version)
-    year = data.evaluated(this.year_ago(), at, version)
-    kids, prev_kids, year_kids = (df[~df["is_total"]].reset_index(drop=True) for df in (now, prev, year))
-    kids = kids.sort_values(["overall", "code"], ascending=[False, True], ignore_index=True)  # worst first
+    kinds = data.drawn("wn_kids", this, at, version, lambda: children_of(this, at, version), rules_used=rules)
+    kids, prev_kids, year_kids = kinds
     st.caption(t("warn_caption", month=month_label(month, today), n=len(kids), path=rules.source,
                  combine=t(f"warn_combine_{rules.combine}"), min=rules.min_cases, no_data=rules.no_data.name))
     st.caption(t("fair_method") + (t("fair_small", mark=t("fair_small_mark"), n=rules.small_sample,
@@ -326,10 +369,10 @@ else:
     if view.categories or view.sources or view.statuses:
         st.info(t("warn_filters_ignored"))
     counts(kids, prev_kids, rules)
-    report(kids, prev_kids, year_kids, rules, view)
-    changes(kids, prev_kids, year_kids, rules)
-    probs = problem_list(kids, rules)
+    report(this, at, version, kinds, rules, view)
+    changes(this, at, version, kinds, rules)
+    probs = problem_list(this, at, version, kids, rules)
     problems_panel(probs, month, view)  # issue 19: each problem's 督办 state, and issuing one
-    duty(kids, probs, rules, view.region, version)
-    history(view.region, month, at, version, today, rules)
+    duty(this, at, version, kids, probs, rules)
+    history(this, view.region, month, at, version, today, rules)
     rules_box(rules)

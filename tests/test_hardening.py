@@ -79,3 +79,20 @@ def test_unknown_list_values_are_named_and_ignored():
 def test_wall_refresh_is_finite_and_bounded(raw, used):
     params, notes = wall_params({"refresh": raw})
     assert params.refresh == used and len(notes) == 1 and "refresh" in notes[0]
+
+
+def test_safe_figure_writes_back_only_what_escaping_changed():
+    """Values that need no escaping are not assigned again (plotly would validate them again); nested markup is
+    still escaped."""
+    import numpy as np
+
+    from ui.escape import _changed, _escape_array
+    for plain in (("治安", "信访"), [1.5, 2.5], np.array([1, 2]), np.array(["a", "b"]), [["331102000000"]]):
+        assert not _changed(plain, _escape_array(plain))
+    for marked in (("<b>",), np.array(["a", "&"]), [["ok"], ["<i>"]]):
+        assert _changed(marked, _escape_array(marked))
+    fig = go.Figure(go.Bar(x=[1.5, 2.5], y=["治安", "信访"], customdata=[["331102000000"], ["<b>x</b>"]]))
+    safe_figure(fig)
+    assert fig.data[0].y == ("治安", "信访")
+    assert fig.data[0].customdata[1][0] == "&lt;b&gt;x&lt;/b&gt;" and fig.data[0].customdata[0][0] == "331102000000"
+    assert "<b>" not in fig.to_json()

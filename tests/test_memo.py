@@ -73,3 +73,19 @@ def test_the_shared_evaluated_table_is_never_handed_across_scopes(small_sqlite, 
         data.evaluated(view, at, version)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_expired_entries_are_dropped_when_something_new_is_made(monkeypatch):
+    """Keys carry the as-of minute: an entry nobody can ask for again must not wait for max_entries to go."""
+    from ui import memo as memo_module
+    clock = [1000.0]
+    monkeypatch.setattr(memo_module.time, "monotonic", lambda: clock[0])
+    memo = Memo(max_entries=100, ttl=60)
+    for minute in range(5):
+        memo.get(("view", minute), lambda: "table")
+        clock[0] += 30
+    # made at 1000, 1030, 1060, 1090, 1120: each insert drops what is 60 s old or older, 1090 and 1120 are left
+    assert len(memo) == 2
+    clock[0] += 1000
+    memo.get("new", lambda: 1)
+    assert len(memo) == 1

@@ -247,6 +247,22 @@ def _judge(view: View, at: dt.datetime, version: int, current) -> pd.DataFrame:
     return evaluate(table, current, None if window is None else indicator_table(window, at, version))
 
 
+#: what pages draw from a view's data (plotly figures, styled tables), shared by every session of this process
+DRAWN = Memo(max_entries=512, ttl=600)
+
+
+def drawn(what: str, view: View, at: dt.datetime, version: int, make, *parts, rules_used=None):
+    """``make()`` once per (database, view *with this user's scope*, minute, data version, rules, ``what``,
+    ``parts``): 事件办结's charts and 三色预警's coloured tables are built once per view and shared read-only by every
+    rerun and session, like the evaluated table. The scope is in the key, so one user's drawing (region names and
+    figures) is never handed to another; ``make`` reads through the scoped calls here, so outside the scope it
+    raises ScopeError as they do. ``parts``: whatever else the drawing depends on (a widget's choice);
+    ``rules_used``: the rules ``make`` colours with, when the caller holds them (else the current rules)."""
+    current = rules_used if rules_used is not None else rules()[0]
+    key = (database_url(), view.with_scope(session_scope()), at, version, id(current), what, *parts)
+    return DRAWN.get(key, make, pin=current)
+
+
 def show_rules_error() -> None:
     """A visible warning when the rules file is broken (the last good rules stay in force)."""
     current, error = rules()

@@ -81,22 +81,51 @@ def safe_figure(fig):
     """The figure with every data string of every trace HTML-escaped (in place; returned for chaining).
 
     Titles, axis titles and templates come from ui.strings (our own text, which may hold ``<br>`` and
-    ``<extra>``), so they are left alone; data never goes into them unescaped."""
+    ``<extra>``), so they are left alone; data never goes into them unescaped.
+
+    Only a value that escaping changed is written back: plotly validates every assignment again (numbers and
+    plain names took most of a chart's styling time), and a value equal to its escaped form is already safe."""
     for trace in fig.data:
         for attr in PLOT_TEXT_ATTRS:
+            if attr not in trace:  # not a property of this trace type (asking would build a "did you mean" message)
+                continue
             try:
                 values = trace[attr]
             except (KeyError, ValueError):
                 continue
             if values is None:
                 continue
-            if attr in ("name", "legendgroup"):
-                trace[attr] = plot(values)
-            else:
-                trace[attr] = _escape_array(values)
+            escaped = plot(values) if attr in ("name", "legendgroup") else _escape_array(values)
+            if _changed(values, escaped):
+                trace[attr] = escaped
     for axis in ("xaxis", "yaxis"):
         ax = fig.layout[axis] if axis in fig.layout else None
         ticktext = getattr(ax, "ticktext", None) if ax is not None else None
         if ticktext is not None:
-            ax.ticktext = _escape_array(ticktext)
+            escaped = _escape_array(ticktext)
+            if _changed(ticktext, escaped):
+                ax.ticktext = escaped
     return fig
+
+
+def _changed(values, escaped) -> bool:
+    """Whether escaping changed anything (plain strings and numbers come back equal; numeric arrays the same)."""
+    import numpy as np
+
+    if escaped is values:
+        return False
+    if isinstance(values, np.ndarray) or isinstance(escaped, np.ndarray):
+        a, b = np.asarray(values, dtype=object), np.asarray(escaped, dtype=object)
+        return a.shape != b.shape or not all(_same(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+    if isinstance(values, (list, tuple)) and isinstance(escaped, (list, tuple)):
+        return len(values) != len(escaped) or not all(_same(x, y) for x, y in zip(values, escaped))
+    return not _same(values, escaped)
+
+
+def _same(x, y) -> bool:
+    """Equal as drawn: the same object, or equal strings (a list inside a list compared element by element)."""
+    if x is y:
+        return True
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y))
+    return isinstance(x, str) and isinstance(y, str) and x == y

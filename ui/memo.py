@@ -43,7 +43,19 @@ class Memo:
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
+            self._sweep(now)
         return value
+
+    def _sweep(self, now: float) -> None:
+        """Drop expired entries from the least recently used end (under the lock). Keys carry the as-of minute, so
+        without this every minute's entries would stay until ``max_entries`` pushed them out: memory would grow
+        for as long as that takes (50 minutes for a wall rotating through ten regions) instead of staying at what
+        the last ``ttl`` seconds used. An expired entry behind a fresh one goes when it is next asked for."""
+        while self._data:
+            oldest = next(iter(self._data.values()))
+            if now - oldest[0] < self.ttl:
+                break
+            self._data.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -92,27 +92,39 @@ def warning_cells(kids: pd.DataFrame, shown: pd.DataFrame, rules) -> tuple[pd.Da
 def indicator_table(table: pd.DataFrame, view: View, key: str, rules=None) -> None:
     """Children with every indicator; selecting a row drills into it. ``table`` evaluated (analytics.warnings)
     and ``rules`` given: with each child's 综合预警 and its indicators' warning colours."""
-    kids = table[~table["is_total"]].reset_index(drop=True)
-    if kids.empty:
+    made = FIGURES.get((database_url(), id(table), "indicator_table", id(rules)),
+                       lambda: _indicator_body(table, rules), pin=(table, rules))
+    if made is None:
         st.info(t("no_children"))
         return
-    shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
-    codes = tuple(shown["code"])
-    cfg = column_config(shown.columns)
-    body = shown
-    if rules is not None and "overall" in kids.columns:
-        shown, colors, extra = warning_cells(kids, shown, rules)
-        cfg.update(extra)
-        body = colored(shown, colors)
+    body, columns, codes, warned = made
+    cfg = column_config(columns)
+    if warned:
+        cfg["overall_name"] = st.column_config.TextColumn(t("col_overall_level"), pinned=True)
     wkey = f"{key}_{view.region}"
     st.dataframe(body, column_config=cfg, hide_index=True,
-                 on_select=partial(_on_table_pick, wkey, codes, view), selection_mode="single-row",
+                 on_select=partial(on_row_pick, wkey, codes, view), selection_mode="single-row",
                  key=wkey, width="stretch")
     st.caption(t("drill_hint"))
 
 
-def _on_table_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
-    """A row tapped in the children's table: drill into it (before the run, so the tap is one run)."""
+def _indicator_body(table: pd.DataFrame, rules):
+    """(what indicator_table draws: the frame or a frozen Styler, its columns, the codes in row order, whether it
+    has warning colours), or None without children; made once per evaluated table (memoised in FIGURES)."""
+    kids = table[~table["is_total"]].reset_index(drop=True)
+    if kids.empty:
+        return None
+    shown = kids[[c for c in TABLE_COLUMNS if c in kids.columns]]
+    codes = tuple(shown["code"])
+    if rules is not None and "overall" in kids.columns:
+        shown, colors, _extra = warning_cells(kids, shown, rules)
+        return frozen(colored(shown, colors)), list(shown.columns), codes, True
+    return shown, list(shown.columns), codes, False
+
+
+def on_row_pick(wkey: str, codes: tuple[str, ...], view: View) -> None:
+    """A row tapped in a table of regions (``codes`` in its row order): drill into it (before the run, so the tap
+    is one run)."""
     event = st.session_state.get(wkey)
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(codes):
@@ -156,6 +168,11 @@ def plot(fig, key: str | None = None, select: bool = False, on_select=None, args
     return _draw(styled(fig), key, select, on_select, args)
 
 
+def plot_styled(fig, key: str | None = None, select: bool = False, on_select=None, args: tuple = ()):
+    """:func:`plot` for a figure already :func:`styled` (a memoised one, ``ui.data.drawn``): drawn as it is."""
+    return _draw(fig, key, select, on_select, args)
+
+
 def styled(fig):
     """The house style of every chart (fonts, title, margins, legend on top); changes ``fig`` and returns it.
     Names, categories and labels from data are escaped here: text, never plotly markup."""
@@ -184,6 +201,29 @@ def colored(df: pd.DataFrame, colors: pd.DataFrame):
         out = colors.reindex(index=df.index, columns=df.columns)
         return out.map(lambda c: f"background-color: {c}; color: {text_color(c)}" if isinstance(c, str) and c else "")
     return df.style.apply(css, axis=None)
+
+
+def frozen(styler):
+    """``styler`` with its styles computed now, for a Styler that is memoised and drawn on every rerun.
+
+    st.dataframe calls the Styler's ``_compute()`` and ``_translate(False, False)`` on every run (the pandas HTML
+    machinery over every cell: most of a coloured table's cost). Here both run once and the instance answers
+    later calls with that result: the same ctx, the same translated dict, which Streamlit only reads. (The
+    instance stays a plain Styler, which is what st.dataframe recognises.) Any other ``_translate`` call
+    (``to_html``) runs as usual."""
+    from pandas.io.formats.style import Styler
+
+    styler._compute()
+    done = Styler._translate(styler, False, False)
+
+    def translate(sparse_index, sparse_columns, *args, **kwargs):
+        if (sparse_index, sparse_columns) == (False, False) and not args and not kwargs:
+            return done
+        return Styler._translate(styler, sparse_index, sparse_columns, *args, **kwargs)
+
+    styler._compute = lambda: styler
+    styler._translate = translate
+    return styler
 
 
 def picked_code(event) -> str | None:
@@ -422,7 +462,7 @@ def ranking_bar(table: pd.DataFrame, view: View, mode: str, key: str, scale: geo
         (database_url(), id(table), view, mode, id(scale), height, id(rules)),
         lambda: _rank_figure(kids, mode, scale, height), pin=(table, scale, rules))
     wkey = f"{key}_{view.region}_{mode}"
-    _draw(fig, wkey, True, _on_bar_pick, (wkey, view, frozenset(df["code"])))
+    _draw(fig, wkey, True, on_bar_pick, (wkey, view, frozenset(df["code"])))
     _rank_caption(mode, indicator, t("map_rank_hint"))
 
 
@@ -455,8 +495,8 @@ def _rank_figure(kids: pd.DataFrame, mode: str, scale, height: int | None):
     return df, indicator, styled(fig)
 
 
-def _on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
-    """A bar tapped in the ranking: drill into its region (before the run)."""
+def on_bar_pick(wkey: str, view: View, codes: frozenset) -> None:
+    """A bar tapped in a ranking chart (customdata: the region code): drill into its region (before the run)."""
     code = picked_code(st.session_state.get(wkey))
     if code and code != view.region and code in codes:
         set_view(view.with_region(str(code)))

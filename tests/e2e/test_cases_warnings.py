@@ -111,3 +111,22 @@ def _check_warnings_page(page, table, want, month) -> None:
         assert heading in body
     assert page.locator('[data-testid="stMain"] .js-plotly-plot').count() == 1   # the 12-month colour grid
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+
+def _wait_region_change(page, old: str) -> str:
+    page.wait_for_function(f"() => (new URLSearchParams(location.search).get('region') || '') !== '{old}'",
+                           timeout=30000)
+    wait_ready(page)
+    return re.search(r"region=(\d+)", page.url).group(1)
+
+
+def test_a_report_row_tap_on_warnings_drills(page, small_sqlite):
+    """三色预警's 平安报表 (a memoised, frozen Styler; drilled in its on_select callback): a row tap opens it."""
+    go_to(page, "warnings", CITY)
+    grid = page.locator(f".st-key-wn_report_{CITY} [data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection cell
+    code = _wait_region_change(page, CITY)
+    assert code != CITY and code.startswith(CITY[:4])
+    assert "/warnings" in page.url and page.locator('[data-testid="stException"]').count() == 0
