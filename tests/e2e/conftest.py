@@ -112,16 +112,6 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
-def local_url(small_sqlite, tmp_path_factory):
-    """A second server on the same database with local sign-in (YIPING_AUTH=local), shared by the sign-in and
-    督办 walks."""
-    need_chromium()
-    log = tmp_path_factory.mktemp("local-auth-server") / "streamlit.log"
-    with serve(str(small_sqlite.url), log, YIPING_AUTH="local") as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
 def browser(app_url, chromium):
     return chromium
 
