@@ -98,3 +98,34 @@ def default_sqlite(tmp_path_factory):
 
 #: End date of the default-sample fixture: its last full month is October 2026.
 DEFAULT_END = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def across_scopes(small_sqlite, monkeypatch):
+    """For tests of the process-wide memos (ui.data): the small city's first county's October 2026 View, an as-of
+    time and data version, and ``as_user(which)`` to make the session a city ("city") or a township ("town") user.
+    Streamlit's caches are cleared before and after."""
+    import types
+
+    import streamlit as st
+
+    from data_access.view import View
+    from ui import data
+
+    monkeypatch.setenv("DATABASE_URL", str(small_sqlite.url))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    with small_sqlite.connect() as conn:
+        city = conn.execute(text("SELECT code FROM regions WHERE level = 'city'")).scalar()
+        county, town = conn.execute(text(
+            "SELECT parent_code, code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1")).one()
+    regions = {"city": ("leader", city), "town": ("town", town)}
+
+    def as_user(which: str) -> None:
+        name, code = regions[which]
+        monkeypatch.setattr(data, "session_scope", lambda: Scope(name, "viewer", code, via="local"))
+
+    yield types.SimpleNamespace(view=View(county, dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                                at=dt.datetime(2026, 11, 1), version=data.data_version(), as_user=as_user)
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -30,8 +30,8 @@ def regions(small_sqlite):
     st.cache_resource.clear()
 
 
-def run(page: str, region: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+def run(page: str, region: str, timeout: float = 90, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.query_params.update({"region": region, "from": "2026-01-01", "to": "2026-10-31", **params})
     at.run()  # registers the st.navigation pages; switch_page needs that first
     if page != "overview":

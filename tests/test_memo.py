@@ -44,35 +44,19 @@ def test_a_pinned_object_lives_as_long_as_its_entry():
     assert ref() is None
 
 
-def test_the_shared_evaluated_table_is_never_handed_across_scopes(small_sqlite, monkeypatch):
+def test_the_shared_evaluated_table_is_never_handed_across_scopes(across_scopes):
     """ui.data.evaluated is shared by every session of a process: a township user asking for the county view that
     a city user has just opened must get OutsideScope, not the city user's memoised table (issue 15 × 17)."""
-    import datetime as dt
-
     import pytest
-    import streamlit as st
-    from sqlalchemy import text
 
-    from data_access.scope import Scope
-    from data_access.view import View
     from ui import data
 
-    monkeypatch.setenv("DATABASE_URL", str(small_sqlite.url))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    with small_sqlite.connect() as conn:
-        city = conn.execute(text("SELECT code FROM regions WHERE level = 'city'")).scalar()
-        county, town = conn.execute(text(
-            "SELECT parent_code, code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1")).one()
-    view = View(county, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-    at, version = dt.datetime(2026, 11, 1), data.data_version()
-    monkeypatch.setattr(data, "session_scope", lambda: Scope("leader", "viewer", city, via="local"))
-    assert len(data.evaluated(view, at, version)) > 1
-    monkeypatch.setattr(data, "session_scope", lambda: Scope("town", "viewer", town, via="local"))
+    s = across_scopes
+    s.as_user("city")
+    assert len(data.evaluated(s.view, s.at, s.version)) > 1
+    s.as_user("town")
     with pytest.raises(data.ScopeError):
-        data.evaluated(view, at, version)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+        data.evaluated(s.view, s.at, s.version)
 
 
 def test_expired_entries_are_dropped_when_something_new_is_made(monkeypatch):

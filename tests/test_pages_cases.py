@@ -1,13 +1,11 @@
 """事件办结 (AppTest on the small city): every chart drawn, the charts memoised per view (the same figure on a
 rerun, a new one for another view); and the process-wide memo of drawn parts (ui.data.drawn) never hands one user's drawing to another scope."""
-import datetime as dt
-
 import pytest
 import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
+from .test_app import run
 
 
 @pytest.fixture
@@ -26,11 +24,7 @@ def site(small_sqlite, monkeypatch):
 
 
 def cases_page(region: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.query_params.update({"region": region, "from": "2026-01-01", "to": "2026-10-31"})
-    at.run()
-    at.switch_page("pages/cases.py")
-    at.run()
+    at = run("cases", region, timeout=180)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -53,45 +47,29 @@ def test_every_chart_is_drawn_and_a_rerun_sends_the_same_ones(site):
     assert charts(other) != first and data.DRAWN.misses > made
 
 
-def test_drawn_parts_are_never_handed_across_scopes(small_sqlite, monkeypatch):
+def test_drawn_parts_are_never_handed_across_scopes(across_scopes):
     """A township user asking for the county view a city user has just drawn must get ScopeError, not the city
     user's memoised charts (their region names and numbers)."""
-    from data_access.scope import Scope
-    from data_access.view import View
     from ui import data
 
-    monkeypatch.setenv("DATABASE_URL", str(small_sqlite.url))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    with small_sqlite.connect() as conn:
-        city = conn.execute(text("SELECT code FROM regions WHERE level = 'city'")).scalar()
-        county, town = conn.execute(text(
-            "SELECT parent_code, code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1")).one()
-    view = View(county, dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-    at, version = dt.datetime(2026, 11, 1), data.data_version()
+    s = across_scopes
 
     def make():
-        return data.by_dimension(view, "category", at, version)
+        return data.by_dimension(s.view, "category", s.at, s.version)
 
-    monkeypatch.setattr(data, "session_scope", lambda: Scope("leader", "viewer", city, via="local"))
-    drawn = data.drawn("test_dim", view, at, version, make)
-    assert len(drawn) and data.drawn("test_dim", view, at, version, make) is drawn
-    monkeypatch.setattr(data, "session_scope", lambda: Scope("town", "viewer", town, via="local"))
+    s.as_user("city")
+    drawn = data.drawn("test_dim", s.view, s.at, s.version, make)
+    assert len(drawn) and data.drawn("test_dim", s.view, s.at, s.version, make) is drawn
+    s.as_user("town")
     with pytest.raises(data.ScopeError):
-        data.drawn("test_dim", view, at, version, make)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+        data.drawn("test_dim", s.view, s.at, s.version, make)
 
 
 def test_warnings_rerun_builds_nothing_again(site):
     """三色预警: a rerun of the same month view sends the same coloured tables and history without building them."""
     from ui import data
     _engine, city, _county = site
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.query_params.update({"region": city, "from": "2026-01-01", "to": "2026-10-31", "month": "2026-10"})
-    at.run()
-    at.switch_page("pages/warnings.py")
-    at.run()
+    at = run("warnings", city, timeout=180, month="2026-10")
     assert not at.exception, [e.value for e in at.exception]
     tables = [df.proto.arrow_data.styler.styles for df in at.dataframe]
     assert sum(1 for s in tables if "background-color" in s) >= 3  # 平安报表, changes, 问题清单 (, 责任清单) coloured
