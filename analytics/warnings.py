@@ -570,8 +570,8 @@ def aligned(window: pd.DataFrame | None, df: pd.DataFrame) -> pd.DataFrame | Non
     """``window``'s rows in ``df``'s order, matched by ``code`` (a region missing from the window: no cases)."""
     if window is None or "code" not in df.columns or "code" not in window.columns:
         return None
-    w = window.drop_duplicates("code").set_index(window["code"].drop_duplicates().astype(str))
-    w = w.reindex(df["code"].astype(str).to_numpy())
+    w = window.drop_duplicates("code")
+    w = w.set_index(w["code"].astype(str)).reindex(df["code"].astype(str).to_numpy())
     w.index = df.index
     if "is_total" in df.columns:
         w["is_total"] = df["is_total"].to_numpy()

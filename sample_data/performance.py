@@ -62,7 +62,8 @@ def _stretched(total: np.ndarray, level: str, weight: np.ndarray) -> np.ndarray:
         n_lag = 1 + len(out) // LAGGARD_EVERY
         pool = order if level == "village" else order[len(out) - half:]
         laggards = pool[np.argsort(-weight[pool], kind="stable")[:n_lag]]
-        quick = np.array([i for i in order[:half + n_lag] if i not in set(laggards.tolist())][:max(half, 1)])
+        lagging = set(laggards.tolist())
+        quick = np.array([i for i in order[:half + n_lag] if i not in lagging][:max(half, 1)])
         best = int(quick[np.argmax(weight[quick])])
         for worst in laggards:
             out[int(worst)] = max(out[int(worst)], LAGGARD[level])
