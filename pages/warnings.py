@@ -365,7 +365,9 @@ else:
     st.caption(t("fair_method") + (t("fair_small", mark=t("fair_small_mark"), n=rules.small_sample,
                                                    m=f"{rules.prior_cases:g}") if rules.prior_cases > 0 else "")
                + (t("fair_window", n=rules.small_sample, months=rules.window_months,
-                    mark=t("fair_window_mark", months=rules.window_months)) if rules.window_months > 0 else ""))
+                    mark=t("fair_window_mark", months=rules.window_months)) if rules.window_months > 0 else "")
+               + (t("fair_worst", m=f"{rules.worst_prior_cases:g}")
+                  if rules.worst_prior_cases > rules.prior_cases else ""))
     if view.categories or view.sources or view.statuses:
         st.info(t("warn_filters_ignored"))
     counts(kids, prev_kids, rules)

@@ -197,6 +197,9 @@ def test_month_picker_defaults_to_last_full_month_and_reads_the_url(small_sqlite
     picker = next(s for s in at.selectbox if s.label == "报表月份")
     assert picker.value == 202603
     assert any("2026年3月" in c.value for c in at.caption)
+    # the method is stated: 应办结, the reference cases, the 12-month window and the stricter red (shipped rules)
+    method = " ".join(c.value for c in at.caption)
+    assert "应办结" in method and "近 12 个月" in method and "按 40 件参照事件" in method, method
 
 
 def test_broken_rules_on_first_load_say_the_defaults_are_used(small_sqlite, app_env, tmp_path):
