@@ -49,6 +49,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree(url: str) -> dict[str, list[str]]:
     """parent code -> child codes, for city, counties and townships."""
     with get_engine(url).connect() as conn:
@@ -188,6 +194,7 @@ async def run(args) -> int:
     try:
         load0 = os.getloadavg()
         rss = [sum(rss_mb(p) for p in pids)]
+        cpu0 = sum(cpu_seconds(p) for p in pids)
         times: list[float] = []
         wall_times: list[float] = []
         errors: list[str] = []
@@ -222,6 +229,7 @@ async def run(args) -> int:
                 next_sample += args.rss_every
         ordered = sorted(times)
         elapsed = time.time() - t0
+        cpu = sum(cpu_seconds(p) for p in pids) - cpu0
         after = []
         if args.after > 0:  # every session closed: what is left after the server's disconnected-session TTL
             end_all = time.time()
@@ -241,7 +249,8 @@ async def run(args) -> int:
         print(f"{args.sessions} sessions + {args.walls} walls, {args.minutes} min, think {args.think_min}-"
               f"{args.think_max} s, {args.replicas or 1} replica(s){' behind nginx' if args.replicas else ''}, "
               f"{args.database_url.split('://')[0]}; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
-        print(f"reruns: {len(ordered)} ({len(ordered) / elapsed:.1f}/s), errors: {len(errors)}")
+        print(f"reruns: {len(ordered)} ({len(ordered) / elapsed:.1f}/s), errors: {len(errors)}; server CPU "
+              f"{cpu:.0f} s ({cpu / elapsed:.2f} cores, {1000 * cpu / max(1, len(ordered) + len(wall_times)):.0f} ms a rerun)")
         if ordered:
             print(f"rerun ms (send -> script_finished): p50 {statistics.median(ordered):.0f}, "
                   f"p95 {pct(ordered, .95):.0f}, max {ordered[-1]:.0f}")
