@@ -120,14 +120,19 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def _zero_filled(column: pd.Series) -> np.ndarray:
+    """``column.fillna(0)`` as floats, without pandas' fillna (this runs for ~20 columns of every view)."""
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(values), 0.0, values)
+
+
 def derive(measures: pd.DataFrame) -> pd.DataFrame:
     """Add the derived indicator columns to a frame of additive measures (returns a new frame).
 
     ``population`` is used for 万人发案率 when present. Works on whole columns at once: this runs for
     every view, and column-by-column pandas assignment would cost more than the SQL.
     """
-    m = {c: (measures[c].fillna(0).to_numpy(dtype=float) if c in measures.columns else np.zeros(len(measures)))
-         for c in SUM_MEASURES}
+    m = {c: (_zero_filled(measures[c]) if c in measures.columns else np.zeros(len(measures))) for c in SUM_MEASURES}
     hist = np.column_stack([m[c] for c in DURATION_COLUMNS]) if len(measures) else np.zeros((0, len(DURATION_COLUMNS)))
     population = (measures["population"].fillna(0).to_numpy(dtype=float) if "population" in measures.columns
                   else np.zeros(len(measures)))

@@ -488,10 +488,45 @@ def _threshold_matrix(rules: Rules, codes: pd.Series, ind: IndicatorRule, levels
     return t
 
 
-def _values(df: pd.DataFrame, key: str) -> np.ndarray:
+class _Columns:
+    """A frame's columns as float arrays, each converted once: :func:`evaluate` reads the same measures for every
+    indicator, and pandas' column access and ``to_numeric`` cost more than the arithmetic on a children's table."""
+
+    def __init__(self, df: pd.DataFrame):
+        self.df, self.columns, self._cache = df, df.columns, {}
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def __call__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = _values(self.df, key)
+        return self._cache[key]
+
+    def total(self) -> np.ndarray:
+        if "total" not in self._cache:
+            self._cache["total"] = _total_rows(self.df)
+        return self._cache["total"]
+
+
+def _values(df: "pd.DataFrame | _Columns", key: str) -> np.ndarray:
+    if isinstance(df, _Columns):
+        return df(key)
     if key not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[key], errors="coerce").to_numpy(dtype=float)
+    column = df[key]
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def _total_rows(df: "pd.DataFrame | _Columns") -> np.ndarray:
+    """The ``is_total`` rows as a boolean array (all False without the column)."""
+    if isinstance(df, _Columns):
+        return df.total()
+    if "is_total" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return df["is_total"].fillna(False).astype(bool).to_numpy()
 
 
 def _levels_of(values: np.ndarray, t: np.ndarray, higher_better: bool) -> np.ndarray:
@@ -517,11 +552,12 @@ def _combine(levels: np.ndarray, rules: Rules) -> np.ndarray:
 def parent_rate(df: pd.DataFrame, num: str, den: str) -> float:
     """The parent's rate num/den: the ``is_total`` row when the table has one, else all rows pooled (every
     measure is additive, so the sum of the children is the parent)."""
-    rows = df
-    if "is_total" in df.columns and df["is_total"].fillna(False).astype(bool).any():
-        rows = df[df["is_total"].fillna(False).astype(bool)]
-    n = float(np.nansum(_values(rows, den)))
-    return float(np.nansum(_values(rows, num))) / n if n > 0 else math.nan
+    total = _total_rows(df)
+    x, n = _values(df, num), _values(df, den)
+    if total.any():
+        x, n = x[total], n[total]
+    n = float(np.nansum(n))
+    return float(np.nansum(x)) / n if n > 0 else math.nan
 
 
 def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: np.ndarray,
@@ -566,16 +602,35 @@ def judged_values(df: pd.DataFrame, ind: IndicatorRule, rules: Rules, standard: 
     return out, used
 
 
-def aligned(window: pd.DataFrame | None, df: pd.DataFrame) -> pd.DataFrame | None:
-    """``window``'s rows in ``df``'s order, matched by ``code`` (a region missing from the window: no cases)."""
+class _Aligned(_Columns):
+    """``window``'s columns in ``df``'s row order, matched by ``code`` (the first row of a code; a region missing
+    from the window has no cases: NaN), with ``df``'s ``is_total`` rows. Arrays only, no reindexed frame."""
+
+    def __init__(self, window: pd.DataFrame, df: pd.DataFrame):
+        super().__init__(window)
+        first: dict[str, int] = {}
+        for i, code in enumerate(window["code"].astype(str).tolist()):
+            first.setdefault(code, i)
+        self._rows = np.array([first.get(code, -1) for code in df["code"].astype(str).tolist()], dtype=int)
+        self._n, self._cache["total"] = len(df), _total_rows(df)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __call__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            values = _values(self.df, key)
+            self._cache[key] = np.where(self._rows >= 0, values[np.maximum(self._rows, 0)] if len(values) else np.nan,
+                                        np.nan)
+        return self._cache[key]
+
+
+def aligned(window: pd.DataFrame | None, df: pd.DataFrame) -> "_Aligned | None":
+    """``window``'s measures in ``df``'s row order, matched by ``code`` (a region missing from the window: no
+    cases), for :func:`judged_values`; None without a window or codes."""
     if window is None or "code" not in df.columns or "code" not in window.columns:
         return None
-    w = window.drop_duplicates("code")
-    w = w.set_index(w["code"].astype(str)).reindex(df["code"].astype(str).to_numpy())
-    w.index = df.index
-    if "is_total" in df.columns:
-        w["is_total"] = df["is_total"].to_numpy()
-    return w
+    return _Aligned(window, df)
 
 
 def needs_window(df: pd.DataFrame, rules: Rules) -> bool:
@@ -599,39 +654,39 @@ def evaluate(df: pd.DataFrame, rules: Rules, window: pd.DataFrame | None = None)
     ``window``: the same regions' measures over the trailing ``rules.window_months`` months (see
     :func:`judged_values`); ``window`` in the result marks rows judged on it for at least one indicator.
     """
-    out = df.copy()
-    codes = out["code"].astype(str) if "code" in out.columns else pd.Series([""] * len(out), index=out.index)
-    levels = out["level"].astype(str) if "level" in out.columns else None
-    win = aligned(window, out) if rules.window_months > 0 else None
-    cols = []
-    on_window = np.zeros(len(out), dtype=bool)
-    for ind in rules.indicators:
-        col = f"level_{ind.key}"
+    codes = df["code"].astype(str) if "code" in df.columns else pd.Series([""] * len(df), index=df.index)
+    levels = df["level"].astype(str) if "level" in df.columns else None
+    win = aligned(window, df) if rules.window_months > 0 else None
+    have, win_cols = _Columns(df), win
+    new: dict[str, np.ndarray] = {}
+    level_matrix = np.zeros((len(df), len(rules.indicators)), dtype=int)
+    on_window = np.zeros(len(df), dtype=bool)
+    worst = len(rules.levels) - 1
+    for j, ind in enumerate(rules.indicators):
         t = _threshold_matrix(rules, codes, ind, levels)
-        judged, used = judged_values(out, ind, rules, t[:, 0], win)
-        out[f"judged_{ind.key}"] = judged
+        judged, used = judged_values(have, ind, rules, t[:, 0], win_cols)
         lv = _levels_of(judged, t, ind.higher_better)
-        worst = len(rules.levels) - 1
         if rules.worst_prior_cases > rules.prior_cases and (lv == worst).any():
             # The worst level asks for more evidence: judged again with worst_prior_cases reference cases, a
             # row that no longer crosses the worst boundary stays one level better.
-            strict, _ = judged_values(out, ind, rules, t[:, 0], win, prior=rules.worst_prior_cases)
+            strict, _ = judged_values(have, ind, rules, t[:, 0], win_cols, prior=rules.worst_prior_cases)
             lv = np.where((lv == worst) & (_levels_of(strict, t, ind.higher_better) < worst), worst - 1, lv)
-        out[col] = lv
+        new[f"judged_{ind.key}"], new[f"level_{ind.key}"] = judged, lv
+        level_matrix[:, j] = lv
         on_window |= used
-        cols.append(col)
-    overall = _combine(out[cols].to_numpy(dtype=int).reshape(len(out), len(cols)), rules)
-    received = np.nan_to_num(_values(out, "received"), nan=0.0)
+    received = np.nan_to_num(have("received"), nan=0.0)
     basis = received
-    if win is not None:
-        wreceived = np.nan_to_num(_values(win, "received"), nan=0.0)
-        basis = np.where(on_window, np.maximum(received, wreceived), received)
-    out["overall"] = np.where(basis < rules.min_cases, NO_DATA, overall).astype(int)
-    out["overall_name"] = [level_name(rules, i) for i in out["overall"]]
-    out["overall_color"] = [level_color(rules, i) for i in out["overall"]]
-    out["small_sample"] = (received < rules.small_sample) & ((received >= max(rules.min_cases, 1)) | on_window)
-    out["window"] = on_window & (out["overall"].to_numpy() != NO_DATA)
-    return out
+    if win_cols is not None:
+        basis = np.where(on_window, np.maximum(received, np.nan_to_num(win_cols("received"), nan=0.0)), received)
+    overall = np.where(basis < rules.min_cases, NO_DATA, _combine(level_matrix, rules)).astype(int)
+    new["overall"] = overall
+    new["overall_name"] = [level_name(rules, i) for i in overall]
+    new["overall_color"] = [level_color(rules, i) for i in overall]
+    new["small_sample"] = (received < rules.small_sample) & ((received >= max(rules.min_cases, 1)) | on_window)
+    new["window"] = on_window & (overall != NO_DATA)
+    # one concat instead of a column insert per indicator (each insert copies pandas' block layout)
+    kept = df.drop(columns=[c for c in new if c in df.columns])
+    return pd.concat([kept, pd.DataFrame(new, index=df.index)], axis=1)
 
 
 PROBLEM_COLUMNS = ("code", "name", "indicator", "indicator_name", "value", "level", "level_name", "color",

@@ -269,15 +269,11 @@ def indicator_table(conn: Connection, view: View, as_of: dt.datetime) -> pd.Data
     values = np.array([by_key.get(code[:n], empty) for code in kids["code"]])
     pop = kids["population"].fillna(0).to_numpy(dtype=float)
     values = np.vstack([values.sum(axis=0), values])
-    out = pd.DataFrame(values, columns=list(SUM_MEASURES))
-    counts = [c for c in SUM_MEASURES if c != "close_hours"]
-    out[counts] = out[counts].astype(int)
-    out.insert(0, "code", [me["code"], *kids["code"]])
-    out.insert(1, "name", [me["name"], *kids["name"]])
-    out.insert(2, "level", [me["level"], *kids["level"]])
-    out.insert(3, "population", [float(me["population"] or pop.sum()), *pop])
-    out["is_total"] = [True] + [False] * len(kids)
-    return derive(out)
+    columns = {"code": [me["code"], *kids["code"]], "name": [me["name"], *kids["name"]],
+               "level": [me["level"], *kids["level"]], "population": [float(me["population"] or pop.sum()), *pop]}
+    columns.update({c: values[:, i] for i, c in enumerate(SUM_MEASURES)})
+    columns["is_total"] = [True] + [False] * len(kids)
+    return derive(pd.DataFrame(columns))  # built in one go: column inserts cost more than the query here
 
 
 def distinct_values(conn: Connection, column: str) -> list[str]:
