@@ -314,7 +314,7 @@ def rank_figure(part: pd.DataFrame, indicator: str, rules, title: str, xaxis: di
                            hovertemplate=t("cases_hover_rank")))
     fig.update_layout(title=title, height=max(240, 50 * len(part) + 100), showlegend=False,
                       xaxis=dict(title=label(indicator, with_unit=True), **xaxis),
-                      yaxis=dict(autorange="reversed", title=None))
+                      yaxis=dict(autorange="reversed", title=None), dragmode=False, clickmode="event+select")
     return styled(fig)
 
 

@@ -130,3 +130,33 @@ def test_a_report_row_tap_on_warnings_drills(page, small_sqlite):
     code = _wait_region_change(page, CITY)
     assert code != CITY and code.startswith(CITY[:4])
     assert "/warnings" in page.url and page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_bar_of_the_cases_ranking_drills(page, small_sqlite):
+    """A tap on a bar of 事件办结's ranking (children by 办结率) opens that child's view, on the same page."""
+    go_to(page, "cases", CITY)
+    chart = page.locator('[data-testid="stPlotlyChart"]').filter(
+        has=page.locator(".gtitle", has_text="括号内为较上期变化")).first
+    chart.scroll_into_view_if_needed()
+    chart.locator(".barlayer .point").first.wait_for(timeout=20000)
+    page.wait_for_timeout(500)
+    # the bar in the row of the second-ranked child's axis label ("2. 名称")
+    tick = chart.locator(".yaxislayer-above .ytick text").filter(has_text=re.compile(r"^2\. ")).first
+    name = tick.text_content().split(". ", 1)[1].strip()
+    label = tick.bounding_box()
+    row_y = label["y"] + label["height"] / 2
+    bars = [b for b in (p.bounding_box() for p in chart.locator(".barlayer .point path").all()) if b]
+    bar = min(bars, key=lambda b: abs(b["y"] + b["height"] / 2 - row_y))
+    assert abs(bar["y"] + bar["height"] / 2 - row_y) < bar["height"]
+    # the axis starts near the lowest value, so a bar begins far left of the plot: tap its visible part
+    plot = chart.locator(".nsewdrag").first.bounding_box()
+    left, right = max(bar["x"], plot["x"]), min(bar["x"] + bar["width"], plot["x"] + plot["width"])
+    assert right - left > 4, (bar, plot)
+    with small_sqlite.connect() as conn:
+        kids = queries.children(conn, CITY)
+    code = kids.loc[kids["name"] == name, "code"].iloc[0]
+    page.mouse.click((left + right) / 2, bar["y"] + bar["height"] / 2)
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('region') === '{code}'", timeout=30000)
+    wait_ready(page)
+    assert "/cases" in page.url
+    assert name in page.locator("h1").first.inner_text()
