@@ -134,8 +134,7 @@ def derive(measures: pd.DataFrame) -> pd.DataFrame:
     """
     m = {c: (_zero_filled(measures[c]) if c in measures.columns else np.zeros(len(measures))) for c in SUM_MEASURES}
     hist = np.column_stack([m[c] for c in DURATION_COLUMNS]) if len(measures) else np.zeros((0, len(DURATION_COLUMNS)))
-    population = (measures["population"].fillna(0).to_numpy(dtype=float) if "population" in measures.columns
-                  else np.zeros(len(measures)))
+    population = _zero_filled(measures["population"]) if "population" in measures.columns else np.zeros(len(measures))
     due = m["closed"] + m["overdue"]
     derived = {
         "due": due,

@@ -657,27 +657,27 @@ def evaluate(df: pd.DataFrame, rules: Rules, window: pd.DataFrame | None = None)
     codes = df["code"].astype(str) if "code" in df.columns else pd.Series([""] * len(df), index=df.index)
     levels = df["level"].astype(str) if "level" in df.columns else None
     win = aligned(window, df) if rules.window_months > 0 else None
-    have, win_cols = _Columns(df), win
+    have = _Columns(df)
     new: dict[str, np.ndarray] = {}
     level_matrix = np.zeros((len(df), len(rules.indicators)), dtype=int)
     on_window = np.zeros(len(df), dtype=bool)
     worst = len(rules.levels) - 1
     for j, ind in enumerate(rules.indicators):
         t = _threshold_matrix(rules, codes, ind, levels)
-        judged, used = judged_values(have, ind, rules, t[:, 0], win_cols)
+        judged, used = judged_values(have, ind, rules, t[:, 0], win)
         lv = _levels_of(judged, t, ind.higher_better)
         if rules.worst_prior_cases > rules.prior_cases and (lv == worst).any():
             # The worst level asks for more evidence: judged again with worst_prior_cases reference cases, a
             # row that no longer crosses the worst boundary stays one level better.
-            strict, _ = judged_values(have, ind, rules, t[:, 0], win_cols, prior=rules.worst_prior_cases)
+            strict, _ = judged_values(have, ind, rules, t[:, 0], win, prior=rules.worst_prior_cases)
             lv = np.where((lv == worst) & (_levels_of(strict, t, ind.higher_better) < worst), worst - 1, lv)
         new[f"judged_{ind.key}"], new[f"level_{ind.key}"] = judged, lv
         level_matrix[:, j] = lv
         on_window |= used
     received = np.nan_to_num(have("received"), nan=0.0)
     basis = received
-    if win_cols is not None:
-        basis = np.where(on_window, np.maximum(received, np.nan_to_num(win_cols("received"), nan=0.0)), received)
+    if win is not None:
+        basis = np.where(on_window, np.maximum(received, np.nan_to_num(win("received"), nan=0.0)), received)
     overall = np.where(basis < rules.min_cases, NO_DATA, _combine(level_matrix, rules)).astype(int)
     new["overall"] = overall
     new["overall_name"] = [level_name(rules, i) for i in overall]

@@ -111,6 +111,16 @@ def chromium():
         yield b
 
 
+@pytest.fixture(scope="module")
+def local_url(request, small_sqlite, tmp_path_factory):
+    """A server on the same database with local sign-in (YIPING_AUTH=local), one per test module: the sign-in
+    walk and the 督办 walk each get their own (sharing one broke the 督办 walk after the sign-in walk)."""
+    need_chromium()
+    log = tmp_path_factory.mktemp(f"local-{request.module.__name__.rsplit('.', 1)[-1]}") / "streamlit.log"
+    with serve(str(small_sqlite.url), log, YIPING_AUTH="local") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser(app_url, chromium):
     return chromium
@@ -236,3 +246,19 @@ def shoot(page, name: str) -> Path:
 def _clean_shots():
     shutil.rmtree(SHOTS, ignore_errors=True)
     yield
+
+
+def tap_bar(page, chart, label) -> None:
+    """Tap the bar of a horizontal plotly bar ``chart`` in the row of the y-axis label matching ``label`` (a
+    regex). A bar may begin left of the plot (an axis that starts near the lowest value), so the tap goes to the
+    middle of its visible part."""
+    chart.locator(".barlayer .point").first.wait_for(timeout=20000)
+    tick = chart.locator(".yaxislayer-above .ytick text").filter(has_text=label).first.bounding_box()
+    row_y = tick["y"] + tick["height"] / 2
+    bars = [b for b in (p.bounding_box() for p in chart.locator(".barlayer .point path").all()) if b]
+    bar = min(bars, key=lambda b: abs(b["y"] + b["height"] / 2 - row_y))
+    assert abs(bar["y"] + bar["height"] / 2 - row_y) < bar["height"]
+    plot = chart.locator(".nsewdrag").first.bounding_box()
+    left, right = max(bar["x"], plot["x"]), min(bar["x"] + bar["width"], plot["x"] + plot["width"])
+    assert right - left > 4, (bar, plot)
+    page.mouse.click((left + right) / 2, bar["y"] + bar["height"] / 2)

@@ -2,21 +2,12 @@
 navigation and no page names another township; sign-out returns to the form."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from sample_data.demo_users import PASSWORD
-from .conftest import need_chromium, recorded_page, serve, shoot, wait_ready
+from .conftest import recorded_page, shoot, wait_ready
 
 VIEWER_PAGES = ["总览", "地图钻取", "事件办结", "三色预警", "指数评价", "督办", "大屏"]
-
-
-@pytest.fixture(scope="module")
-def local_url(small_sqlite, tmp_path_factory):
-    need_chromium()
-    log = tmp_path_factory.mktemp("auth-server") / "streamlit.log"
-    with serve(str(small_sqlite.url), log, YIPING_AUTH="local") as url:
-        yield url
 
 
 def test_demo_township_user_sees_only_their_township(browser, local_url, small_sqlite):

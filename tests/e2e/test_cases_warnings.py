@@ -13,7 +13,7 @@ from data_access.judged import warning_table
 from data_access.view import View
 
 from ..conftest import ROOT
-from .conftest import metric, open_app, shoot, wait_ready
+from .conftest import metric, open_app, shoot, tap_bar, wait_ready
 
 CITY, COUNTY = "331100000000", "331127000000"
 PERIOD = {"from": "2026-01-01", "to": "2026-10-31"}
@@ -140,22 +140,13 @@ def test_a_bar_of_the_cases_ranking_drills(page, small_sqlite):
     chart.scroll_into_view_if_needed()
     chart.locator(".barlayer .point").first.wait_for(timeout=20000)
     page.wait_for_timeout(500)
-    # the bar in the row of the second-ranked child's axis label ("2. 名称")
-    tick = chart.locator(".yaxislayer-above .ytick text").filter(has_text=re.compile(r"^2\. ")).first
-    name = tick.text_content().split(". ", 1)[1].strip()
-    label = tick.bounding_box()
-    row_y = label["y"] + label["height"] / 2
-    bars = [b for b in (p.bounding_box() for p in chart.locator(".barlayer .point path").all()) if b]
-    bar = min(bars, key=lambda b: abs(b["y"] + b["height"] / 2 - row_y))
-    assert abs(bar["y"] + bar["height"] / 2 - row_y) < bar["height"]
-    # the axis starts near the lowest value, so a bar begins far left of the plot: tap its visible part
-    plot = chart.locator(".nsewdrag").first.bounding_box()
-    left, right = max(bar["x"], plot["x"]), min(bar["x"] + bar["width"], plot["x"] + plot["width"])
-    assert right - left > 4, (bar, plot)
+    second = re.compile(r"^2\. ")  # the second-ranked child's axis label ("2. 名称")
+    name = chart.locator(".yaxislayer-above .ytick text").filter(has_text=second).first.text_content()
+    name = name.split(". ", 1)[1].strip()
     with small_sqlite.connect() as conn:
         kids = queries.children(conn, CITY)
     code = kids.loc[kids["name"] == name, "code"].iloc[0]
-    page.mouse.click((left + right) / 2, bar["y"] + bar["height"] / 2)
+    tap_bar(page, chart, second)
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('region') === '{code}'", timeout=30000)
     wait_ready(page)
     assert "/cases" in page.url

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from data_access import duban, tokens, users
 
-from .conftest import need_chromium, recorded_page, serve, shoot, wait_ready
+from .conftest import recorded_page, shoot, wait_ready
 
 PERIOD = "from=2026-01-01&to=2026-10-31"
 PASSWORD = "duban-e2e-Passw0rd"
@@ -40,14 +40,6 @@ def county_problem(engine) -> dict:
             if len(probs):
                 return {**probs.iloc[0].to_dict(), "county": county}
     pytest.fail("the small city has no red or yellow township problem in October 2026")
-
-
-@pytest.fixture(scope="module")
-def local_url(small_sqlite, tmp_path_factory):
-    need_chromium()
-    log = tmp_path_factory.mktemp("duban-server") / "streamlit.log"
-    with serve(str(small_sqlite.url), log, YIPING_AUTH="local") as url:
-        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from data_access import queries
 from geo.boundaries import view_shapes
 from geo.layers import COMPACT_MAP_PX, MAP_PX, fit_view, to_pixel
 
-from .conftest import open_app, shoot, wait_ready
+from .conftest import open_app, shoot, tap_bar, wait_ready
 
 CITY, LIANDU = "331100000000", "331102000000"
 PERIOD = {"from": "2026-01-01", "to": "2026-10-31"}
@@ -94,14 +94,7 @@ def test_a_bar_click_drills(page, small_sqlite):
     open_map(page, CITY, ind="overdue")
     assert "下级区域排名 · 逾期未办结" in main_text(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
-    chart.locator(".barlayer .point").first.wait_for(timeout=20000)
-    # the bar in the row of 莲都区's axis label
-    tick = chart.locator(".yaxislayer-above .ytick text").filter(has_text=re.compile("^莲都区$")).first.bounding_box()
-    row_y = tick["y"] + tick["height"] / 2
-    bars = [b for b in (p.bounding_box() for p in chart.locator(".barlayer .point path").all()) if b]
-    bar = min(bars, key=lambda b: abs(b["y"] + b["height"] / 2 - row_y))
-    assert abs(bar["y"] + bar["height"] / 2 - row_y) < bar["height"]
-    page.mouse.click(bar["x"] + max(2, min(bar["width"] / 2, 40)), bar["y"] + bar["height"] / 2)
+    tap_bar(page, chart, re.compile("^莲都区$"))  # the bar in the row of 莲都区's axis label
     wait_region(page, LIANDU)
     assert "地图钻取 · 莲都区" in main_text(page)
     assert "下级区域排名 · 逾期未办结" in main_text(page)  # the indicator stays (URL ?ind= and session)
