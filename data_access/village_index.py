@@ -56,9 +56,12 @@ def village_table(conn: Connection, region: str, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", *VILLAGE_COLUMNS])
 
 
-#: Open past their deadline at the as-of time: with ``closed`` they make 应办结, the denominator of the closure and
-#: on-time rates (analytics.indicators.derive), so a year still running is judged on the cases already due.
+#: Open past their deadline at the as-of time, and closed but due after it: with ``closed`` they make 应办结, the
+#: denominator of the closure and on-time rates (analytics.indicators.derive), so a year still running is judged
+#: on the cases already due.
 OVERDUE_SQL = f"SUM(CASE WHEN NOT ({CLOSED}) AND deadline < :as_of THEN 1 ELSE 0 END)"
+EARLY_SQL = f"SUM(CASE WHEN {CLOSED} AND deadline > :as_of THEN 1 ELSE 0 END)"
+EARLY_ON_TIME_SQL = f"SUM(CASE WHEN {CLOSED} AND deadline > :as_of THEN COALESCE(on_time, 0) ELSE 0 END)"
 
 
 def case_counts(conn: Connection, region: str, year: int, as_of: dt.datetime | None = None) -> pd.DataFrame:
@@ -67,14 +70,14 @@ def case_counts(conn: Connection, region: str, year: int, as_of: dt.datetime | N
     lo, hi = code_range(region)
     key = "substr(grid_code, 1, 12)"
     sql = (f"SELECT {key} AS village, category, resolution_level, is_major, {select_list(MEASURES)}, "
-           f"{OVERDUE_SQL} AS overdue FROM cases "
+           f"{OVERDUE_SQL} AS overdue, {EARLY_SQL} AS early, {EARLY_ON_TIME_SQL} AS early_on_time FROM cases "
            "WHERE grid_code >= :lo AND grid_code < :hi AND day >= :d0 AND day < :d1 "
            f"GROUP BY {key}, category, resolution_level, is_major")
     result = conn.execute(text(sql), {"lo": lo, "hi": hi, "d0": year * 10000 + 101, "d1": (year + 1) * 10000 + 101,
                                       "as_of": as_of or dt.datetime.now()})
     df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     df["is_major"] = df["is_major"].astype(bool)
-    for m in (*MEASURES, "overdue"):
+    for m in (*MEASURES, "overdue", "early", "early_on_time"):
         df[m] = pd.to_numeric(df[m]).astype(float)
     return df
 

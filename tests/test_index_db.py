@@ -43,22 +43,25 @@ def _by_hand(engine) -> pd.DataFrame:
     closed = cases["closed_at"].notna()
     cases["closed"] = closed
     cases["on_time"] = closed & (pd.to_datetime(cases["closed_at"]) <= pd.to_datetime(cases["deadline"]))
-    cases["overdue"] = ~closed & (pd.to_datetime(cases["deadline"]) < AS_OF)  # 应办结 = closed + overdue
+    cases["overdue"] = ~closed & (pd.to_datetime(cases["deadline"]) < AS_OF)
+    not_due = closed & (pd.to_datetime(cases["deadline"]) > AS_OF)   # 应办结 = deadline passed, closed or not
+    cases["closed_due"] = closed & ~not_due
+    cases["on_time_due"] = cases["on_time"] & ~not_due
     cases["local"] = closed & cases["resolution_level"].isin(["村", "镇"])
     cases["rated"] = cases["satisfaction"].notna()
     cases["ok"] = cases["satisfaction"].isin([2, 3])
     cases["petition"] = cases["category"] == "信访诉求"
     g = cases.groupby("village")
     n = g.size().reindex(vil.index, fill_value=0)
-    s = g[["closed", "on_time", "overdue", "local", "rated", "ok", "petition"]].sum().reindex(vil.index, fill_value=0)
+    s = g[["closed", "on_time", "closed_due", "on_time_due", "overdue", "local", "rated", "ok", "petition"]].sum().reindex(vil.index, fill_value=0)
     pop = vil["population"].astype(float)
     out = pd.DataFrame(index=vil.index)
     out["collective_income"] = tab["collective_income"]
     out["income_growth"] = tab["income_growth"]
     out["incidence"] = n / pop * 10000
-    due = s["closed"] + s["overdue"]
-    out["closure"] = s["closed"] / due.where(due > 0)
-    out["on_time"] = s["on_time"] / due.where(due > 0)
+    due = s["closed_due"] + s["overdue"]
+    out["closure"] = s["closed_due"] / due.where(due > 0)
+    out["on_time"] = s["on_time_due"] / due.where(due > 0)
     out["petitions"] = s["petition"] / pop * 10000
     out["local"] = s["local"] / s["closed"].where(s["closed"] > 0)
     out["environment"] = tab["environment_score"]

@@ -4,7 +4,9 @@ wall's today / this-month figures follow the 应办结 rule."""
 import datetime as dt
 
 import openpyxl
+import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from analytics.warnings import level_color, level_name
 from data_access import queries
@@ -61,13 +63,20 @@ def test_plain_indicator_export_still_works_without_rules(small_db, tmp_path):
 
 
 def test_running_period_rates_count_only_cases_already_due(small_db):
-    """A view of the last 3 days before the as-of time: most cases are still inside their deadline. The closure
-    rate is closed / (closed + overdue), and the cases not yet due are counted in neither."""
+    """A view of the last 12 days before the as-of time: many cases are still inside their deadline. 应办结 is the
+    cases whose deadline has passed, closed or not; a case still inside its deadline counts in neither part of the
+    closure and on-time rates, whether open or already closed (hand-computed from the raw cases)."""
     engine, _ = small_db
-    view = View(COUNTY, dt.date(2026, 10, 29), dt.date(2026, 10, 31))
+    view = View(COUNTY, dt.date(2026, 10, 20), dt.date(2026, 10, 31))
     with engine.connect() as conn:
         row = queries.indicator_table(conn, view, AS_OF).iloc[0]
-    assert row["received"] > row["due"] > 0
-    assert row["due"] == row["closed"] + row["overdue"]
-    assert row["closure_rate"] == pytest.approx(row["closed"] / (row["closed"] + row["overdue"]))
-    assert row["closure_rate"] > row["closed"] / row["received"]   # the old figure counted the not-yet-due as failures
+        raw = pd.read_sql(text("SELECT closed_at, deadline FROM cases WHERE grid_code LIKE :p AND day >= 20261020 "
+                               "AND day <= 20261031"), conn, params={"p": COUNTY[:6] + "%"})
+    closed, deadline = pd.to_datetime(raw["closed_at"]).notna(), pd.to_datetime(raw["deadline"])
+    closed_on_time = closed & (pd.to_datetime(raw["closed_at"]) <= deadline)
+    due = (closed & (deadline <= AS_OF)) | (~closed & (deadline < AS_OF))
+    assert row["received"] == len(raw) > row["due"] == due.sum() > 0
+    assert 0 < (closed & (deadline > AS_OF)).sum() == row["early"]      # closed early, not due yet: left out
+    assert row["closure_rate"] == pytest.approx((closed & due).sum() / due.sum())
+    assert row["on_time_rate"] == pytest.approx((closed_on_time & due).sum() / due.sum())
+    assert row["closure_rate"] < row["closed"] / (row["closed"] + row["overdue"])   # the quick closures no longer pad it
