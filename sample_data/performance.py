@@ -8,7 +8,11 @@ multiplies them down the tree, and makes sure that:
 * in every parent the slowest child is noticeably slow (``LAGGARD``) and the quickest one is quick (``LEADER``):
   a county's townships, or a township's villages, are never all alike, so the warnings always have someone to
   point at (and someone to learn from);
-* a regular place is never slower than ``CEILING``: red is kept for the chronically struggling places;
+* a regular place is never slower than ``CEILING``: red is kept for the chronically struggling places. The one
+  exception is each township's laggard village: its most populous one, slower than the ceiling
+  (``LAGGARD["village"]``, about one case in six late) so that its lag shows in a year's 20 or 30 cases (with
+  sample_data.cases' steady closure times), yet never red on lateness alone. One per township, not one per ten
+  villages: the busiest villages carry a township's cases, and two of them that slow made every county yellow;
 * a struggling township (``build.pick_struggling``) owes its trouble to its busiest villages, very slow
   (``STRUGGLING_SHARE`` of them, at most a quarter), and a sluggish rest, so the township as a whole is red while
   most of its villages are not;
@@ -27,7 +31,7 @@ from .geography import Unit
 #: Spread (log scale) of the lasting factor at each level.
 SIGMA = {"county": 0.25, "township": 0.25, "village": 0.30}
 #: The slowest child of every parent is at least this slow (overall pace, parents' factors included).
-LAGGARD = {"county": 1.65, "township": 1.75, "village": 1.8}
+LAGGARD = {"county": 1.65, "township": 1.75, "village": 2.8}
 #: A parent has one laggard more per this many children.
 LAGGARD_EVERY = 10
 #: The quickest child of every parent is at least this quick.
@@ -50,16 +54,16 @@ def _spread(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
 def _stretched(total: np.ndarray, level: str, weight: np.ndarray) -> np.ndarray:
     """``total`` with its laggards at least LAGGARD[level] and a leader at most LEADER[level].
 
-    One laggard per ``LAGGARD_EVERY`` children and at least one. Counties and townships: the most populous of
-    their slower half. Villages: the most populous of all, because a village's lag shows only in enough cases
-    (a village of 400 people reports a case a month, and no method tells its lag from bad luck). The leader is
-    the most populous of the quicker half that is no laggard.
+    Counties and townships: one laggard per ``LAGGARD_EVERY`` children and at least one, the most populous of
+    their slower half. Villages: one, the most populous of all, because a village's lag shows only in enough
+    cases (a village of 400 people reports a case a month, and no method tells its lag from bad luck). The
+    leader is the most populous of the quicker half that is no laggard.
     """
     out = total.copy()
     if len(out) >= 2:
         order = np.argsort(out, kind="stable")
         half = len(out) // 2
-        n_lag = 1 + len(out) // LAGGARD_EVERY
+        n_lag = 1 if level == "village" else 1 + len(out) // LAGGARD_EVERY
         pool = order if level == "village" else order[len(out) - half:]
         laggards = pool[np.argsort(-weight[pool], kind="stable")[:n_lag]]
         lagging = set(laggards.tolist())
@@ -96,8 +100,9 @@ def paces(seed: int, units: dict[str, list[Unit]], struggling_townships: set[str
             villages = by_parent.get(town.code, [])
             if not villages:
                 continue
-            vp = np.clip(_stretched(tp * _spread(rng, len(villages), SIGMA["village"]), "village",
-                                    _population(villages)), FLOOR, CEILING)
+            # Clipped before the laggard is stretched: the laggard village may pass the ceiling (see above).
+            vp = _stretched(np.clip(tp * _spread(rng, len(villages), SIGMA["village"]), FLOOR, CEILING), "village",
+                            _population(villages))
             if town.code in struggling_townships:
                 # At most a quarter of its villages less one, so that chance leaves room below a quarter red.
                 k = max(1, min(int(round(STRUGGLING_SHARE * len(villages))), len(villages) // 4 - 1))

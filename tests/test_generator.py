@@ -157,3 +157,22 @@ def test_other_cities_load(name, n_counties):
     city = load_city(name)
     assert len(city.counties) == n_counties
     assert all(c.code.startswith(city.code[:4]) for c in city.counties)
+
+
+def test_a_villages_closure_times_are_steady_not_clumped():
+    """sample_data.cases.steady_normal: across all cases the values are standard normal; within a village, any 20
+    consecutive cases hold about as many in the slow 10 % tail as the tail's share says (1–3), where independent
+    draws put 5 or more in one window of 20 about one time in 25 and none in one in eight."""
+    from sample_data.cases import steady_normal
+    rng = np.random.default_rng(5)
+    village = np.repeat(np.array([f"V{i:03d}" for i in range(50)]), 200)
+    reported = rng.permutation(len(village)).astype(float)          # time order unrelated to the row order
+    z = steady_normal(rng, village, reported)
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.05
+    slow = z > 1.2816                                               # the slowest 10 %
+    for code in np.unique(village):
+        mine = np.flatnonzero(village == code)
+        tail = slow[mine[np.argsort(reported[mine])]].astype(int)   # the village's cases in time order
+        windows = np.convolve(tail, np.ones(20, dtype=int), mode="valid")
+        assert windows.min() >= 1 and windows.max() <= 3, code
+    assert steady_normal(rng, village[:0], reported[:0]).shape == (0,)

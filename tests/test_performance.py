@@ -23,7 +23,10 @@ def test_every_village_has_a_pace_and_regular_ones_stay_in_bounds(city):
     units, _bad_t, _bad_v, pace, bad = city
     assert set(pace) == {v.code for v in units["village"]}
     regular = [p for code, p in pace.items() if code not in bad]
-    assert min(regular) >= pf.FLOOR - 1e-9 and max(regular) <= pf.CEILING + 1e-9
+    assert min(regular) >= pf.FLOOR - 1e-9 and max(regular) <= pf.LAGGARD["village"] + 1e-9
+    # above the ceiling: only the one laggard village of a township
+    above = [code for code, p in pace.items() if code not in bad and p > pf.CEILING + 1e-9]
+    assert len({code[:9] for code in above}) == len(above) > 0
     assert all(pace[code] == pf.STRUGGLING_PACE for code in bad)
 
 
@@ -36,9 +39,12 @@ def test_every_township_has_a_laggard_and_a_leader_among_its_villages(city):
         if len(villages) < 2:
             continue
         values = [pace[c] for c in villages]
+        if any(c in bad for c in villages):
+            continue                      # a struggling township, or one with a struggling village: red finds it
         assert max(values) >= pf.LAGGARD["village"] - 1e-9, town
-        laggards = sum(pace[c] >= pf.LAGGARD["village"] - 1e-9 for c in villages)
-        assert laggards >= 1 + len(villages) // pf.LAGGARD_EVERY or any(c in bad for c in villages), town
+        # the laggard is the busiest village (most people, most cases): its lag shows in enough cases
+        busiest = max((v for v in units["village"] if v.parent_code == town), key=lambda v: v.population)
+        assert pace[busiest.code] == max(values), town
 
 
 def test_struggling_townships_owe_it_to_their_busiest_villages_at_most_a_quarter(city):

@@ -10,6 +10,10 @@ the last full month, this month (day 17 of 30), the year to date. For each view:
       cases even over the whole 12-month window. No honest method tells such villages apart (a laggard village
       with 6 cases a year and one late is as likely slow as unlucky), so they may all take the township's
       colour; the test counts such townships and requires them to be few.
+Village views used to break the rules in 0.6–2.6 % of views by chance (a laggard's late cases falling outside
+the window, a good village with two late in six). Since the generator gives each village steady closure times
+(sample_data.cases.steady_normal) and each township one clearly slow busiest village, chance decides at most
+1 % of village views (0 of 501 on this city).
 """
 from __future__ import annotations
 
@@ -103,9 +107,8 @@ def test_colours_carry_information(other_city, level, period):
             assert colours > 1, (code, period, counts)
         elif red > 0.25 or (colours == 1 and code not in sparse):
             broken.append((code, counts))
-    # Villages: a handful of cases each, so chance still decides a few views (a laggard village's late cases
-    # may fall outside the window, a good village may have two late in six); at most 3 % of views.
-    assert len(broken) <= 0.03 * len(mine), broken
+    # Villages: a handful of cases each; a slow township of tiny villages may still show one colour. At most 1 %.
+    assert len(broken) <= 0.01 * len(mine), broken
     assert len(sparse & set(mine)) <= 0.2 * len(mine)          # the exception stays one
 
 
