@@ -9,7 +9,10 @@
 - a lasting pace per village (sample_data.performance: every county has slower and quicker townships, every
   township slower and quicker villages) and a handful of chronically struggling townships and villages (very
   slow, often overdue, less satisfied), so the warnings have something to show at every level; overall
-  closure near the seeds' 95–99 %.
+  closure near the seeds' 95–99 %;
+- steady villages: a village's late, stuck, unsatisfied and rated cases come at its pace, spread evenly over its
+  cases in time order (``steady_uniform``), not in chance clumps; so a slow village shows as slow in any year of
+  its cases, and a quick one does not look slow for two unlucky cases.
 All randomness comes from one seeded generator: the same seed gives the same cases.
 """
 from __future__ import annotations
@@ -39,8 +42,11 @@ LEVEL_MIX = {  # 村, 镇, 县, 市 (a slower place escalates more: the 县/市 
 #: A typical case closes in about this share of its deadline (log-normal spread SPREAD; ~3 % late at pace 1).
 TYPICAL_SHARE = 0.14
 SPREAD = 0.95
-#: Step of the low-discrepancy sequence behind a village's closure times: the golden ratio's fractional part.
+#: Steps of the low-discrepancy sequences behind a village's closure times (the golden ratio's fractional part),
+#: stuck cases, satisfaction and rating: other quadratic irrationals with small continued-fraction terms (evenly
+#: spread runs) and rationally independent of each other (so the four do not align).
 GOLDEN = (5 ** 0.5 - 1) / 2
+STEPS = {"stuck": 2 ** 0.5 - 1, "satisfaction": (13 ** 0.5 - 3) / 2, "rated": 7 ** 0.5 - 2}
 #: Share of cases never closed: a regular place leaves 0.4 % × pace² open; a struggling one this many.
 STUCK_STRUGGLING = 0.2
 HANDLING_UNIT = ("司法所", "信访办", "应急管理站", "派出所", "人社服务站", "综合行政执法中队", "市场监管所", "便民服务中心")
@@ -88,10 +94,11 @@ def daily_effects(days: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarra
     return eff
 
 
-def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of a probability matrix."""
+def _choice_rows(rng: np.random.Generator, probs: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
+    """One categorical draw per row of a probability matrix (``u``: the uniform values to use, else fresh ones)."""
     cum = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
-    return (rng.random((len(probs), 1)) > cum).sum(axis=1).clip(0, probs.shape[1] - 1)
+    u = rng.random(len(probs)) if u is None else u
+    return (u[:, None] > cum).sum(axis=1).clip(0, probs.shape[1] - 1)
 
 
 def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, start: dt.date, end: dt.date,
@@ -147,9 +154,10 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     # How fast: log-normal around a fifth of the deadline times the place's pace; struggling places leave cases open.
     bad = bad_g[g]
     slow = pace_g[g]
-    spread = np.exp(SPREAD * steady_normal(rng, grids["village_code"].to_numpy()[g], reported))
+    village = grids["village_code"].to_numpy()[g]
+    spread = np.exp(SPREAD * steady_normal(rng, village, reported))
     hours = deadline_h * TYPICAL_SHARE * slow * spread
-    never = rng.random(n_cases) < np.where(bad, STUCK_STRUGGLING, 0.004 * slow ** 2)
+    never = steady_uniform(rng, village, reported, STEPS["stuck"]) < np.where(bad, STUCK_STRUGGLING, 0.004 * slow ** 2)
     closed = reported + (hours * 3600).astype("timedelta64[s]")
     still_open = never | (closed >= end_ts)
     reopened = ~still_open & (rng.random(n_cases) < 0.003)
@@ -166,8 +174,10 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     # Slow places leave people less satisfied even when the case was on time: 2 % unsatisfied × pace².
     usual = np.stack([np.full(n_cases, 0.90), np.full(n_cases, 0.08), 0.02 * slow ** 2], axis=1)
     sat_probs = np.where(bad[:, None], [0.68, 0.17, 0.15], np.where(late[:, None], [0.72, 0.18, 0.10], usual))
-    sat = np.array([SATISFIED, BASICALLY_SATISFIED, UNSATISFIED])[_choice_rows(rng, sat_probs)].astype(float)
-    rated = ~is_open & (rng.random(n_cases) < 0.6)
+    # Unsatisfied is the last column: the top of a village's steady sequence.
+    sat_u = steady_uniform(rng, village, reported, STEPS["satisfaction"])
+    sat = np.array([SATISFIED, BASICALLY_SATISFIED, UNSATISFIED])[_choice_rows(rng, sat_probs, sat_u)].astype(float)
+    rated = ~is_open & (steady_uniform(rng, village, reported, STEPS["rated"]) < 0.6)
     grid_rows = grids.iloc[g]
     points = grid_rows["points"].to_numpy()
     pick = rng.integers(0, 1 << 30, n_cases)
@@ -208,16 +218,18 @@ def generate_cases(rng: np.random.Generator, grids: pd.DataFrame, n_cases: int, 
     return df
 
 
-def steady_normal(rng: np.random.Generator, village: np.ndarray, reported: np.ndarray) -> np.ndarray:
-    """A standard normal value per case whose share above any z, among any run of a village's consecutive cases,
-    is close to the normal's: a village's pace shows steadily instead of by the luck of a few draws.
+def steady_uniform(rng: np.random.Generator, village: np.ndarray, reported: np.ndarray,
+                   step: float = GOLDEN) -> np.ndarray:
+    """A value in [0, 1) per case, spread evenly over any run of a village's consecutive cases: a village's pace
+    shows steadily instead of by the luck of a few draws.
 
     Why: a place that is slow is slow every month (too few staff, a grid worker who does not follow up), so its
-    late cases come at its pace, not in chance clumps. With independent draws a lagging village of 15 cases a
-    year shows no late case one year in ten and a well-run one three, so small villages' colours were luck.
-    Within each village, the cases in time order take the golden-ratio sequence ``u0 + k·GOLDEN (mod 1)`` from a
-    random start ``u0`` (any k consecutive terms fill (0, 1) evenly, within about log(k)/k), mapped through the
-    normal's quantile function. Across the city the values are as normal as independent draws.
+    late, stuck and unsatisfied cases come at its pace, not in chance clumps. With independent draws a lagging
+    village of 15 cases a year showed no late case one year in ten and a well-run one two, so small villages'
+    colours were luck. Within each village, the cases in time order take the sequence ``u0 + k·step (mod 1)``
+    from a random start ``u0``; for an irrational ``step`` any k consecutive terms fill [0, 1) evenly, within
+    about log(k)/k (Weyl). Each attribute takes its own step (STEPS), so the attributes do not follow each other.
+    Across the city the values are as uniform as independent draws.
     """
     if len(village) == 0:
         return np.zeros(0)
@@ -227,8 +239,13 @@ def steady_normal(rng: np.random.Generator, village: np.ndarray, reported: np.nd
     starts = np.flatnonzero(first)
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     u = np.empty(len(order))
-    u[order] = (rng.random(len(codes))[ids[order]] + rank * GOLDEN) % 1.0
-    return np.interp(u, _QUANTILE_U, _QUANTILE_Z)
+    u[order] = (rng.random(len(codes))[ids[order]] + rank * step) % 1.0
+    return u
+
+
+def steady_normal(rng: np.random.Generator, village: np.ndarray, reported: np.ndarray) -> np.ndarray:
+    """:func:`steady_uniform` through the standard normal's quantile function (a village's closure times)."""
+    return np.interp(steady_uniform(rng, village, reported), _QUANTILE_U, _QUANTILE_Z)
 
 
 #: The standard normal's quantile function, tabulated (numpy has none; 4,096 points, |z| ≤ 3.7).

