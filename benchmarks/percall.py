@@ -26,6 +26,11 @@ def calls(city: str, end: dt.date, at: dt.datetime) -> list[tuple[str, object]]:
     return [
         ("indicator table (children + city)", lambda c: queries.indicator_table(c, v, at)),
         ("the same, previous period", lambda c: queries.indicator_table(c, v.previous(), at)),
+        ("closed, not yet due: load (per data version and day)",
+         lambda c: open_cases.load_not_due(c, dt.datetime.combine(at.date(), dt.time()))),
+        ("closed, not yet due: per county, from memory",
+         lambda c: open_cases.grouped_not_due(c, v, at, open_cases.prefix(6))),
+        ("closed, not yet due: per county, SQL", lambda c: queries.early_closed(c, v, at, "substr(grid_code, 1, 6)")),
         ("monthly trend", lambda c: queries.monthly(c, v, at)),
         ("weekly trend (事件办结·按周)", lambda c: breakdowns.weekly(c, v, at)),
         ("category × source", lambda c: breakdowns.by_dimensions(c, v, at)),

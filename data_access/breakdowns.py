@@ -32,7 +32,7 @@ from analytics.indicators import (
 from .codes import CHILD_LEVEL, PREFIX_LEN, code_range, level_of, pad
 from . import open_cases
 from .measures import ROLLUP_SQL, select_list
-from .queries import _filters, _measures, children, day_int, early_closed, index_hint, region
+from .queries import _filters, _measures, children, day_int, index_hint, region
 from .rollup import DAY_ROLLUP_LEVELS, ROLLUP_LEVELS
 from .scope import check, check_view
 from .view import View
@@ -151,7 +151,7 @@ def daily(conn: Connection, view: View, as_of: dt.datetime) -> pd.DataFrame:
         closed = _raw(conn, view, "day", ROLLUP_SQL)
     columns, rows = open_cases.grouped(conn, view, as_of, open_cases.day)
     opened = pd.DataFrame.from_records(rows, columns=columns)
-    columns, rows = early_closed(conn, view, as_of, "day")
+    columns, rows = open_cases.grouped_not_due(conn, view, as_of, open_cases.day)
     early = pd.DataFrame.from_records(rows, columns=columns)
     parts = [p for p in (closed, opened, early) if not p.empty]
     if not parts:

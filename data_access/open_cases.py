@@ -13,6 +13,10 @@ reads it (one primary-key lookup), so the next view after a write reloads the sn
 
 Group keys are returned exactly as the SQL keys they stand beside (``queries._accumulate`` adds the
 two by key): region prefixes and ``prefix:yyyymm`` as str, months and days as int.
+
+The closed cases whose deadline is still ahead (办结但未到期, left out of 应办结: analytics.indicators) depend on
+the clock too, and are as few (the last weeks' cases): :func:`not_due` keeps those due after the start of the
+as-of day, per data version and day, and :func:`grouped_not_due` counts the ones due after the as-of time.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from .schema import meta
 from .view import View
 
 COLUMNS = ["k", "open", "overdue"]
+NOT_DUE_COLUMNS = ["k", "early", "early_on_time"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class OpenCases:
     category: np.ndarray  # <U, '' when missing
     source: np.ndarray
     status: np.ndarray
+    on_time: np.ndarray | None = None  # int 0/1, only in the not-yet-due snapshot
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -70,15 +76,19 @@ def _stamp(conn: Connection) -> tuple:
 
 def snapshot(conn: Connection) -> OpenCases:
     """The open cases of ``conn``'s database, loaded once per data version."""
+    return _cached(_cache, conn, _stamp(conn), lambda: load(conn))
+
+
+def _cached(cache: dict, conn: Connection, stamp: tuple, loader: Callable[[], "OpenCases"]) -> "OpenCases":
+    """``cache``'s snapshot for ``conn``'s database when its stamp is ``stamp``, else a fresh one (one load at a time)."""
     url = conn.engine.url.render_as_string(hide_password=True)
-    stamp = _stamp(conn)
-    hit = _cache.get(url)
+    hit = cache.get(url)
     if hit is not None and hit[0] == stamp:
         return hit[1]
     with _lock:
-        hit = _cache.get(url)
+        hit = cache.get(url)
         if hit is None or hit[0] != stamp:
-            hit = _cache[url] = (stamp, load(conn))
+            hit = cache[url] = (stamp, loader())
     return hit[1]
 
 
@@ -89,13 +99,20 @@ def load(conn: Connection) -> OpenCases:
     DataFrame built from Row objects, cost several times the query at 33,000 rows. Sorted here, not by the
     database, because a collation could order codes differently from numpy's binary search.
     """
+    return _read(conn, "SELECT grid_code, day, deadline, category, source, status FROM cases WHERE closed_at IS NULL")
+
+
+def _read(conn: Connection, sql: str, params: tuple = ()) -> OpenCases:
+    """An OpenCases from ``sql`` (grid_code, day, deadline, category, source, status[, on_time]) via the driver."""
     cursor = conn.connection.dbapi_connection.cursor()  # the driver's own rows: no per-row wrapping
     try:
-        cursor.execute("SELECT grid_code, day, deadline, category, source, status FROM cases WHERE closed_at IS NULL")
+        cursor.execute(sql, params) if params else cursor.execute(sql)
         rows = cursor.fetchall()
+        width = len(cursor.description)
     finally:
         cursor.close()
-    grid, day, deadline, category, source, status = (list(c) for c in zip(*rows)) if rows else ([],) * 6
+    columns = [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+    grid, day, deadline, category, source, status = columns[:6]
     order = np.argsort(np.array(grid, dtype="<U15"), kind="stable")
 
     def strings(values: list) -> np.ndarray:
@@ -103,9 +120,31 @@ def load(conn: Connection) -> OpenCases:
 
     when = (pd.to_datetime(pd.Series(deadline, dtype=object), format="ISO8601") if rows
             else pd.Series([], dtype="datetime64[us]"))
+    on_time = (np.array([int(v or 0) for v in columns[6]], dtype=np.int64)[order] if width > 6 else None)
     return OpenCases(grid=np.array(grid, dtype="<U15")[order], day=np.array(day, dtype=np.int64)[order],
                      deadline=when.to_numpy(dtype="datetime64[us]")[order],
-                     category=strings(category), source=strings(source), status=strings(status))
+                     category=strings(category), source=strings(source), status=strings(status), on_time=on_time)
+
+
+_not_due_cache: dict[str, tuple[tuple, OpenCases]] = {}
+
+
+def not_due(conn: Connection, as_of: dt.datetime) -> OpenCases:
+    """The closed cases due after the start of ``as_of``'s day (with ``on_time``), loaded once per data version
+    and day: a wall or a leader asks all day long with the clock moving, and each call filters by its own time."""
+    since = dt.datetime.combine(as_of.date(), dt.time())
+    return _cached(_not_due_cache, conn, _stamp(conn) + (since.isoformat(),), lambda: load_not_due(conn, since))
+
+
+def load_not_due(conn: Connection, since: dt.datetime) -> OpenCases:
+    """Closed cases due after ``since``, read over the deadline index (ix_cases_deadline covers them)."""
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    hint = " INDEXED BY ix_cases_deadline" if sqlite else ""
+    # SQLite stores DateTime as text: compare with the same text SQLAlchemy writes.
+    value = since.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else since
+    return _read(conn, f"SELECT grid_code, day, deadline, category, source, status, on_time FROM cases{hint} "
+                       f"WHERE deadline > {mark} AND closed_at IS NOT NULL", (value,))
 
 
 Key = Callable[[OpenCases, np.ndarray], np.ndarray]
@@ -122,6 +161,20 @@ def grouped(conn: Connection, view: View, as_of: dt.datetime, key: Key) -> tuple
     opened = np.bincount(inverse, minlength=len(keys))
     overdue = np.bincount(inverse, weights=late, minlength=len(keys)).astype(np.int64)
     return list(COLUMNS), list(zip(keys.tolist(), opened.tolist(), overdue.tolist()))
+
+
+def grouped_not_due(conn: Connection, view: View, as_of: dt.datetime, key: Key) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) like :func:`grouped`: ``k``, early, early_on_time: the view's closed cases due after
+    ``as_of``, per value of ``key``."""
+    snap = not_due(conn, as_of)
+    idx = snap.rows(view)
+    idx = idx[snap.deadline[idx] > np.datetime64(as_of, "us")]
+    if not len(idx):
+        return list(NOT_DUE_COLUMNS), []
+    keys, inverse = np.unique(key(snap, idx), return_inverse=True)
+    early = np.bincount(inverse, minlength=len(keys))
+    on_time = np.bincount(inverse, weights=snap.on_time[idx], minlength=len(keys)).astype(np.int64)
+    return list(NOT_DUE_COLUMNS), list(zip(keys.tolist(), early.tolist(), on_time.tolist()))
 
 
 # --- keys (each the twin of a SQL key expression) ---

@@ -82,10 +82,15 @@ Index("ix_cases_grid_day", cases.c.grid_code, cases.c.day, *[cases.c[c] for c in
 # Short periods (the partial months at a period's ends) high in the tree: those days' entries are contiguous.
 Index("ix_cases_day_grid", cases.c.day, cases.c.grid_code, *[cases.c[c] for c in AGG_COLUMNS])
 Index("ix_cases_reported", cases.c.reported_at)
-#: Closed cases not due yet (data_access.queries.early_closed): deadline first, so only the cases due after the
-#: as-of time are read (the last weeks'), covering the grouping and filter columns (revision 0008).
-EARLY_COLUMNS = ("deadline", "grid_code", "day", "category", "source", "status", "on_time", "close_hours")
-Index("ix_cases_deadline", *[cases.c[c] for c in EARLY_COLUMNS])
+#: Closed cases not due yet (data_access.open_cases.load_not_due): deadline first, so only the cases due after the
+#: as-of day are read (the last weeks'), covering the grouping and filter columns (revision 0008). Partial, on the
+#: closed cases: without the predicate PostgreSQL walked it in deadline order for the overdue list (open cases,
+#: ORDER BY deadline LIMIT 20) instead of the open-case index, 119 ms instead of 12 at 2 M cases.
+EARLY_COLUMNS = ("deadline", "grid_code", "day", "category", "source", "status", "on_time", "closed_at")
+Index(
+    "ix_cases_deadline", *[cases.c[c] for c in EARLY_COLUMNS],
+    sqlite_where=text("closed_at IS NOT NULL"), postgresql_where=text("closed_at IS NOT NULL"),
+)
 # Open cases are a few percent of all: their own covering index holds what data_access.open_cases loads and
 # (with the id) which cases head the overdue list, so only those few rows are read from the table. closed_at
 # (always NULL here) is in it because SQLite counts a partial index as covering only if it holds the columns

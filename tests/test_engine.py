@@ -47,7 +47,11 @@ def test_migrate_head_is_alembics_head_and_a_fresh_database_reaches_it(tmp_path)
     assert migrate.current(engine) == migrate.HEAD
     from sqlalchemy import inspect
 
-    from data_access.schema import OPEN_COLUMNS
-    index = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("cases")}["ix_cases_open"]
-    assert tuple(index) == OPEN_COLUMNS  # what the migrations build is what a fresh build (schema.py) has
+    from data_access.schema import EARLY_COLUMNS, OPEN_COLUMNS
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("cases")}
+    assert tuple(indexes["ix_cases_open"]) == OPEN_COLUMNS  # what the migrations build is what a fresh build has
+    assert tuple(indexes["ix_cases_deadline"]) == EARLY_COLUMNS
+    with engine.connect() as conn:  # partial on the closed cases, as schema.py says (revision 0008)
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_cases_deadline'").scalar()
+    assert "WHERE closed_at IS NOT NULL" in sql
     engine.dispose()

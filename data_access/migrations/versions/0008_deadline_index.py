@@ -6,6 +6,7 @@ and filter columns.
 
 Revision ID: 0008
 """
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -13,11 +14,13 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ["deadline", "grid_code", "day", "category", "source", "status", "on_time", "close_hours"]
+COLUMNS = ["deadline", "grid_code", "day", "category", "source", "status", "on_time", "closed_at"]
+CLOSED = sa.text("closed_at IS NOT NULL")
 
 
 def upgrade():
-    op.create_index("ix_cases_deadline", "cases", COLUMNS)
+    # Partial: the overdue list (open cases by deadline) must not be tempted onto it (see schema.py).
+    op.create_index("ix_cases_deadline", "cases", COLUMNS, sqlite_where=CLOSED, postgresql_where=CLOSED)
 
 
 def downgrade():
