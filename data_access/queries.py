@@ -207,8 +207,9 @@ def early_closed(conn: Connection, view: View, as_of: dt.datetime, key: str) -> 
     The closed cases whose deadline is after ``as_of`` (办结但未到期: not 应办结 yet, analytics.indicators). The
     views count them from memory (data_access.open_cases.grouped_not_due); this is the reference the tests hold
     that path to, over the deadline index (ix_cases_deadline), which reads only the cases due after ``as_of``.
+    Public, so it checks the view's scope itself (no scope, no rows).
     """
-    lo, hi = code_range(view.region)
+    lo, hi = code_range(check_view(view).region)
     fsql, params = _filters(view)
     hint = " INDEXED BY ix_cases_deadline" if conn.dialect.name == "sqlite" else ""
     t0 = dt.datetime.combine(view.date_from, dt.time())

@@ -56,9 +56,9 @@ def village_table(conn: Connection, region: str, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", *VILLAGE_COLUMNS])
 
 
-#: Open past their deadline at the as-of time, and closed but due after it: with ``closed`` they make 应办结, the
-#: denominator of the closure and on-time rates (analytics.indicators.derive), so a year still running is judged
-#: on the cases already due.
+#: Open past their deadline at the as-of time (``overdue``), and closed but due after it (``early``, of which
+#: ``early_on_time`` on time): 应办结 = closed - early + overdue, the denominator of the closure and on-time rates
+#: (analytics.indicators.derive), so a year still running is judged on the cases already due.
 OVERDUE_SQL = f"SUM(CASE WHEN NOT ({CLOSED}) AND deadline < :as_of THEN 1 ELSE 0 END)"
 EARLY_SQL = f"SUM(CASE WHEN {CLOSED} AND deadline > :as_of THEN 1 ELSE 0 END)"
 EARLY_ON_TIME_SQL = f"SUM(CASE WHEN {CLOSED} AND deadline > :as_of THEN COALESCE(on_time, 0) ELSE 0 END)"

@@ -123,3 +123,14 @@ def test_closed_cases_not_yet_due_from_memory_equal_the_sql(small_db, hours_befo
         _c, everything = open_cases.grouped_not_due(conn, views[0], at, open_cases.prefix(2))
     due_later = (pd.to_datetime(raw["deadline"]) > at) & raw["closed_at"].notna()
     assert everything == [(CITY[:2], int(due_later.sum()), int(raw["on_time"][due_later].sum()))]
+
+
+def test_the_sql_count_of_closed_cases_not_yet_due_fails_closed_without_a_scope(small_db):
+    """queries.early_closed is public: a user without a region reads nothing, and a township user nothing of the
+    city (the tests' process default is trusted, so the scope is given on the view)."""
+    from data_access.scope import OutsideScope, Scope
+    engine, _ = small_db
+    for scope in (Scope("nobody", "viewer", None), Scope("town", "viewer", CITY[:4] + "02001000")):
+        view = View(CITY, dt.date(2026, 10, 1), dt.date(2026, 10, 31), scope=scope)
+        with engine.connect() as conn, pytest.raises(OutsideScope):
+            queries.early_closed(conn, view, AS_OF, "substr(grid_code, 1, 6)")
